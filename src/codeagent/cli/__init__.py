@@ -1,0 +1,1 @@
+"""Command-line front door. Only this package imports typer."""

@@ -1,0 +1,61 @@
+"""The `codeagent` command: builds the typer app from one module per command group
+and maps faults to documented exit codes at the edge."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError
+
+# One line per command module; each defines `register(app: typer.Typer)`.
+COMMAND_MODULES = [
+    "codeagent.cli.config_cmd",
+]
+
+app = typer.Typer(
+    name="codeagent",
+    help="An autonomous coding agent: plans, edits, runs your tests in a sandbox, repairs until they pass.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def build_app() -> typer.Typer:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def main() -> None:
+    build_app()
+    try:
+        app(standalone_mode=False)
+    except CodeAgentError as exc:
+        from codeagent.cli.output import error
+
+        error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except (typer.Abort,):
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive as ClickException
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The fault hierarchy. Only faults reach the CLI; loop signals (a failed edit,
+a failing test, a timed-out command) are observations, never exceptions.
+
+    CodeAgentError                    exit code
+    ├── ConfigError                   2  usage mistake: bad flag, file, key or value
+    │   └── NotAGitRepoError          2
+    ├── ModelError                    3  the model endpoint failed for good
+    │   └── ModelUnavailableError     3  no model configured, or endpoint unreachable
+    ├── SandboxError                  4  the sandbox cannot run commands
+    │   └── SandboxUnavailableError   4  bubblewrap missing or user namespaces off
+    ├── WorkspaceError                1  the worktree could not be made, checkpointed or applied
+    │   └── ApplyConflictError        1  the final diff conflicts with the user's tree
+    └── BudgetExceeded                1  a hard cap (steps, tokens, cost, time) was reached
+"""
+
+from __future__ import annotations
+
+
+class CodeAgentError(Exception):
+    """Base of every fault codeagent raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class ConfigError(CodeAgentError):
+    exit_code = 2
+
+
+class NotAGitRepoError(ConfigError):
+    pass
+
+
+class ModelError(CodeAgentError):
+    exit_code = 3
+
+
+class ModelUnavailableError(ModelError):
+    pass
+
+
+class SandboxError(CodeAgentError):
+    exit_code = 4
+
+
+class SandboxUnavailableError(SandboxError):
+    pass
+
+
+class WorkspaceError(CodeAgentError):
+    exit_code = 1
+
+
+class ApplyConflictError(WorkspaceError):
+    pass
+
+
+class BudgetExceeded(CodeAgentError):
+    exit_code = 1
+
+    def __init__(self, which: str, message: str):
+        super().__init__(message)
+        self.which = which
+
+
+EXIT_OK = 0
+EXIT_NOT_DONE = 1
+EXIT_USAGE = 2
+EXIT_MODEL = 3
+EXIT_SANDBOX = 4
+EXIT_INTERRUPTED = 130

@@ -1,0 +1,52 @@
+"""Hermetic tests: a temp config/data/cache dir, no model keys, no real endpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "ANTHROPIC_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    for var in list(os.environ):
+        if var.startswith("CODEAGENT_") or var in SECRET_VARS:
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CODEAGENT_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("CODEAGENT_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("CODEAGENT_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    (home / "gitconfig").write_text("[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n")
+    yield
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def make_repo(tmp_path):
+    """make_repo({"path": "content", ...}) -> a committed git repo in tmp_path."""
+
+    def _make(files: dict[str, str], name: str = "repo") -> Path:
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q")
+        for rel, content in files.items():
+            p = repo / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(content)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "initial")
+        return repo
+
+    return _make
