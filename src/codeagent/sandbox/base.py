@@ -46,10 +46,17 @@ class CommandResult:
 
 @runtime_checkable
 class Sandbox(Protocol):
-    """Runs shell commands with `root` (the workspace) as the only writable tree."""
+    """Runs shell commands with `root` (the workspace) as the only writable tree.
+
+    `scratch` is a host directory outside the workspace, writable inside the sandbox
+    at the same path: tools put artifacts there (JUnit XML, saved long outputs) so
+    they never show up in the workspace's diff.
+    """
 
     name: str
     root: Path
+    scratch: Path
+    warning: str | None  # said on every run when the backend isolates nothing
 
     def run(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -47,11 +48,14 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 class ProcessSandbox:
     name = "none"
+    warning = "sandbox 'none': commands run unsandboxed, with your user's full access"
 
-    def __init__(self, root: Path, *, timeout: float = 300.0, output_cap: int = DEFAULT_OUTPUT_CAP, **_: object):
+    def __init__(self, root: Path, *, timeout: float = 300.0, output_cap: int = DEFAULT_OUTPUT_CAP,
+                 scratch: Path | None = None, **_: object):
         self.root = Path(root).resolve()
         self.timeout = timeout
         self.output_cap = output_cap
+        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="codeagent-scratch-"))
 
     def run(self, command, *, cwd=None, timeout=None, env=None) -> CommandResult:
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)

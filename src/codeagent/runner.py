@@ -1,0 +1,62 @@
+"""One run of the agent, from instruction to outcome: the entry point every front
+door (`codeagent run`, the pre-commit helper, batch jobs) calls.
+
+    run_task(RunRequest) -> RunResult
+
+It raises only usage and availability faults found before the run starts
+(ConfigError, ModelUnavailableError, SandboxUnavailableError); everything that
+happens during the run ends up in the RunResult and the session log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from codeagent.config import Settings
+from codeagent.events import EventBus
+from codeagent.models.base import Model, Usage
+
+
+@dataclass
+class RunRequest:
+    repo: Path
+    instruction: str
+    settings: Settings
+    model: Model | None = None  # None: opened from settings
+    apply: str = "worktree"  # worktree | commit | branch | patch | none
+    branch: str | None = None
+    patch_path: Path | None = None
+    plan_only: bool = False
+    snapshot: str = "all"  # all: HEAD + staged + unstaged + untracked; index: HEAD + staged only
+    session_root: Path | None = None
+    bus: EventBus | None = None
+    confirm: Callable[[str], bool] | None = None  # asked with the diff summary before apply-back
+    resume_session: str | None = None
+
+
+@dataclass
+class RunResult:
+    status: str  # done | not_done | planned | interrupted | error
+    exit_code: int
+    reason: str  # tests_pass | budget:steps | budget:tokens | budget:cost | budget:time | stuck | model_error | ...
+    summary: str = ""
+    diff: str = ""
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    tests_before: dict[str, Any] | None = None
+    tests_after: dict[str, Any] | None = None
+    usage: Usage = field(default_factory=Usage)
+    steps: int = 0
+    wall_time: float = 0.0
+    session_id: str | None = None
+    session_dir: Path | None = None
+    patch_path: Path | None = None
+    applied: bool = False
+    kind: str = "run_result"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["session_dir"] = str(self.session_dir) if self.session_dir else None
+        data["patch_path"] = str(self.patch_path) if self.patch_path else None
+        return data
