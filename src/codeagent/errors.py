@@ -5,7 +5,8 @@ a failing test, a timed-out command) are observations, never exceptions.
     ├── ConfigError                   2  usage mistake: bad flag, file, key or value
     │   └── NotAGitRepoError          2
     ├── ModelError                    3  the model endpoint failed for good
-    │   └── ModelUnavailableError     3  no model configured, or endpoint unreachable
+    │   ├── ModelUnavailableError     3  no model configured, or endpoint unreachable
+    │   └── ContextLengthError        3  the prompt exceeds the model's context (the loop compacts, retries)
     ├── SandboxError                  4  the sandbox cannot run commands
     │   └── SandboxUnavailableError   4  bubblewrap missing or user namespaces off
     ├── WorkspaceError                1  the worktree could not be made, checkpointed or applied
@@ -44,6 +45,10 @@ class ModelError(CodeAgentError):
 
 class ModelUnavailableError(ModelError):
     pass
+
+
+class ContextLengthError(ModelError):
+    """The endpoint refused the prompt as longer than the model's context window."""
 
 
 class SandboxError(CodeAgentError):

@@ -49,6 +49,7 @@ class Usage:
     cached_tokens: int = 0
     cost: float = 0.0
     calls: int = 0
+    cost_unknown: bool = False  # some call's model had no price: `cost` undercounts
 
     def add(self, other: "Usage") -> None:
         self.prompt_tokens += other.prompt_tokens
@@ -56,6 +57,7 @@ class Usage:
         self.cached_tokens += other.cached_tokens
         self.cost += other.cost
         self.calls += other.calls
+        self.cost_unknown = self.cost_unknown or other.cost_unknown
 
     @property
     def total_tokens(self) -> int:
