@@ -17,6 +17,7 @@ from typing import Any, Callable
 from codeagent.config import Settings
 from codeagent.events import EventBus
 from codeagent.models.base import Model, Usage
+from codeagent.errors import EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_DONE, EXIT_OK
 
 
 @dataclass
@@ -60,3 +61,19 @@ class RunResult:
         data["session_dir"] = str(self.session_dir) if self.session_dir else None
         data["patch_path"] = str(self.patch_path) if self.patch_path else None
         return data
+
+
+def exit_code_for(status: str, reason: str) -> int:
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    if reason == "model_error":
+        return EXIT_MODEL
+    return EXIT_OK if status in ("done", "planned") else EXIT_NOT_DONE
+
+
+def run_task(request: RunRequest) -> RunResult:
+    """Carry out one instruction in an isolated workspace and return what happened."""
+    from codeagent.run_session import RunSession
+
+    session = RunSession.start(request)
+    return session.execute()

@@ -1,0 +1,96 @@
+"""The loop's view of the project's tests: the baseline taken before any edit, each
+later run diffed against it, and the success criterion: no regressions, the targeted
+tests pass, and no new test fails."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from codeagent.testing import TestDiff, TestReport, TestRunner, diff_reports, digest
+
+FIX_WORDS = re.compile(r"\b(fix|repair|make)\b.*\b(test|tests|failing|failure|pass)\b|\bfailing\b", re.I)
+
+
+def choose_targets(instruction: str, baseline: TestReport | None) -> list[str]:
+    """Tests the instruction asks to fix: those it names, or every baseline failure
+    when it asks to make failing tests pass."""
+    if baseline is None:
+        return []
+    failing = sorted(baseline.failed)
+    named = [t for t in failing if t in instruction or t.rsplit("::", 1)[-1] in instruction]
+    if named:
+        return named
+    return failing if FIX_WORDS.search(instruction) else []
+
+
+@dataclass
+class TestOutcome:
+    report: TestReport
+    diff: TestDiff
+    text: str
+    ok: bool
+    improved: bool
+
+
+class TestGate:
+    def __init__(self, runner: TestRunner | None, baseline: TestReport | None, targets: list[str],
+                 *, digest_chars: int = 4000):
+        self.runner = runner
+        self.baseline = baseline
+        self.targets = targets
+        self.digest_chars = digest_chars
+        self.best_failures = len(baseline.failed) if baseline else 0
+        self.last: TestOutcome | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.runner is not None
+
+    def run(self, selection: list[str] | None = None) -> "TestOutcome":
+        if self.runner is None:
+            raise RuntimeError("no test command")  # callers check `available` first
+        report = self.runner.run(selection)
+        diff = diff_reports(self.baseline, report)
+        full = selection is None
+        ok = diff.ok(self.targets) and not diff.new_failing and (report.ok or not full or self._only_preexisting(diff))
+        failures = len(report.failed)
+        improved = full and not diff.regressions and failures < self.best_failures
+        if full and not diff.regressions:
+            self.best_failures = min(self.best_failures, failures)
+        text = self._describe(report, diff, ok, full)
+        outcome = TestOutcome(report, diff, text, ok, improved)
+        if full:
+            self.last = outcome
+        return outcome
+
+    @staticmethod
+    def _only_preexisting(diff: TestDiff) -> bool:
+        return not diff.regressions and not diff.new_failing
+
+    def _describe(self, report: TestReport, diff: TestDiff, ok: bool, full: bool) -> str:
+        counts = report.summary()
+        head = ", ".join(f"{v} {k}" for k, v in counts.items() if isinstance(v, int) and v)
+        lines = [f"tests {'(selection) ' if not full else ''}: {head or 'no tests ran'}"]
+        if diff.regressions:
+            lines.append(f"REGRESSIONS (passed before your change): {', '.join(diff.regressions[:20])}")
+        if diff.fixed:
+            lines.append(f"fixed: {', '.join(diff.fixed[:20])}")
+        if diff.pre_existing:
+            lines.append(f"failing before you started too: {', '.join(diff.pre_existing[:20])}")
+        missing = [t for t in self.targets if t not in report.passed]
+        if missing and full:
+            lines.append(f"targets still failing: {', '.join(missing[:20])}")
+        lines.append("status: OK" if ok else "status: NOT OK")
+        if not report.ok:
+            lines.append(digest(report, diff, max_chars=self.digest_chars))
+        return "\n".join(lines)
+
+    def status_line(self) -> str:
+        if self.runner is None:
+            return "no test command"
+        if self.last is None:
+            base = self.baseline.summary() if self.baseline else {}
+            return f"baseline: {base.get('failed', 0)} failing of {base.get('total', 0)}"
+        s = self.last.report.summary()
+        return f"{s.get('passed', 0)} passed, {s.get('failed', 0)} failed; regressions: {len(self.last.diff.regressions)}"

@@ -1,0 +1,5 @@
+"""slugkit: turn titles into URL slugs."""
+
+from slugkit.slug import slugify
+
+__all__ = ["slugify"]

@@ -1,0 +1,266 @@
+"""Wires one run together: workspace, session log, sandbox, tests, context, planner,
+loop, and the apply-back at the end. `runner.run_task` is its public face.
+
+Every step of the loop saves a resumable state to the session folder, so a run that is
+interrupted or killed can be continued with `codeagent resume`."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from codeagent.agent.budget import Budget
+from codeagent.agent.loop import Agent, LoopCounters, LoopOutcome
+from codeagent.agent.memory import Conversation, WorkingState
+from codeagent.agent.testgate import TestGate, choose_targets
+from codeagent.agent.tools import ToolBox
+from codeagent.config import SECRET_KEYS
+from codeagent.context import ContextEngine, count_tokens, load_project_instructions
+from codeagent.edits import EditEngine
+from codeagent.errors import BudgetExceeded, ConfigError, ModelError, NotAGitRepoError
+from codeagent.events import EventBus
+from codeagent.gitutil import find_repo_root
+from codeagent.models.base import Usage
+from codeagent.planner import Planner
+from codeagent.prompting import render
+from codeagent.runner import RunRequest, RunResult, exit_code_for
+from codeagent.sandbox import open_sandbox
+from codeagent.session import SessionLog, load_session
+from codeagent.testing import TestCommand, TestReport, TestRunner, detect_test_command
+from codeagent.workspace import Workspace
+
+
+class RunSession:
+    def __init__(self, request: RunRequest, model, bus: EventBus, repo: Path):
+        self.request, self.model, self.bus, self.repo = request, model, bus, repo
+        self.settings = request.settings
+        self.started = time.monotonic()
+        self.workspace: Workspace | None = None
+        self.log: SessionLog | None = None
+        self.resume_state: dict[str, Any] | None = None
+
+    @classmethod
+    def start(cls, request: RunRequest) -> "RunSession":
+        """Check what can be checked before anything is created (repo, model)."""
+        repo = find_repo_root(Path(request.repo))
+        if repo is None:
+            raise NotAGitRepoError(
+                f"{request.repo} is not inside a git repository",
+                hint="codeagent works on git repos so your tree is never touched until the end: "
+                     "run `git init && git add -A && git commit -m init` first",
+            )
+        model = request.model
+        if model is None:
+            from codeagent.models import open_model
+
+            model = open_model(request.settings)
+        return cls(request, model, request.bus or EventBus(), repo)
+
+    # -- setup ---------------------------------------------------------------------
+
+    def _open(self) -> None:
+        req, s = self.request, self.settings
+        secrets = [getattr(s, k) for k in SECRET_KEYS if getattr(s, k)]
+        if req.resume_session:
+            record = load_session(req.resume_session, req.session_root)
+            self.resume_state = record.state
+            if not self.resume_state:
+                raise ConfigError(f"session {req.resume_session} has no saved state to resume from")
+            self.log = SessionLog.reopen(record.dir, secrets=secrets) if hasattr(SessionLog, "reopen") else \
+                SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
+                                  config=s.model_dump(), secrets=secrets)
+            self.workspace = Workspace.reopen(self.repo, self.resume_state["run_id"])
+        else:
+            run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+            self.log = SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
+                                         config=s.model_dump(), secrets=secrets)
+            self.workspace = Workspace.open(self.repo, run_id=run_id, snapshot=req.snapshot)
+        self.bus.subscribe(self.log.write)
+        self.log.mark_status("running")
+
+    def _sandbox(self):
+        return open_sandbox(self.settings.sandbox, self.workspace.path, allow_network=self.settings.allow_network,
+                            timeout=self.settings.command_timeout, scratch=self.log.dir / "scratch")
+
+    # -- the run -------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        try:
+            self._open()
+            sandbox = self._sandbox()
+        except BaseException:
+            self._abandon()
+            raise
+        self.bus.emit("session_start", session_id=self.log.id, repo=str(self.repo),
+                      instruction=self.request.instruction, model=getattr(self.model, "name", "?"),
+                      workspace=str(self.workspace.path), sandbox=sandbox.name,
+                      resumed=bool(self.resume_state))
+        if sandbox.warning:
+            self.bus.emit("warning", message=sandbox.warning)
+        try:
+            return self._execute(sandbox)
+        except KeyboardInterrupt:
+            return self._finish(LoopOutcome(False, "interrupted", "interrupted by the user"), status="interrupted")
+
+    def _execute(self, sandbox) -> RunResult:
+        s, req = self.settings, self.request
+        command, baseline = self._tests(sandbox)
+        runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
+        targets = self.resume_state["targets"] if self.resume_state else choose_targets(req.instruction, baseline)
+        self.gate = TestGate(runner, baseline, targets)
+        system = self._system_prompt(command, baseline)
+        budget = Budget(s.max_steps, s.max_tokens, s.max_cost, s.max_time,
+                        spent_time=(self.resume_state or {}).get("elapsed", 0.0))
+        budget.start()
+        self.counters = LoopCounters()
+        self.state = WorkingState(goal=req.instruction)
+        self.conv = Conversation(system, render("task.md.j2", self.repo, instruction=req.instruction, plan=""),
+                                 count_tokens, window=min(s.context_window, self.model.context_window),
+                                 compact_at=s.compact_at)
+        if self.resume_state:
+            self._restore()
+        else:
+            outcome = self._plan(system, budget)
+            if outcome is not None:
+                return self._finish(outcome)
+            if req.plan_only:
+                return self._finish(LoopOutcome(True, "planned", self.state.plan.render()), status="planned")
+        tools = ToolBox(self.workspace.path, sandbox, EditEngine(self.workspace.path, validate_syntax=s.validate_syntax,
+                        max_file_bytes=s.max_file_bytes), self.gate, self.log.dir / "outputs",
+                        max_file_bytes=s.max_file_bytes, command_timeout=s.command_timeout)
+        planner = Planner(self.model, system, self.bus, self.repo)
+        agent = Agent(self.model, tools, self.gate, self.conv, self.state, budget, self.bus, counters=self.counters,
+                      checkpointer=self.workspace, replan=lambda tried: self._replan(planner, tried, budget),
+                      save_state=lambda: self._save_state(budget))
+        self.budget = budget
+        return self._finish(agent.run())
+
+    def _tests(self, sandbox) -> tuple[TestCommand | None, TestReport | None]:
+        if self.resume_state:
+            cmd = self.resume_state.get("test_command")
+            base = self.resume_state.get("baseline")
+            return (TestCommand(**cmd) if cmd else None), (TestReport.from_dict(base) if base else None)
+        command = detect_test_command(self.workspace.path, self.settings.test_cmd)
+        if command is None:
+            self.bus.emit("warning", message="no test command found; set --test-cmd or test_cmd in config")
+            return None, None
+        self.bus.emit("test_command", cmd=command.cmd, runner=command.runner, reason=command.reason)
+        baseline = TestRunner(sandbox, command, timeout=self.settings.test_timeout).run(None)
+        self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
+        return command, baseline
+
+    def _system_prompt(self, command: TestCommand | None, baseline: TestReport | None) -> str:
+        ws = self.workspace.path
+        repo_map = ""
+        if self.settings.repo_map_tokens:
+            try:
+                repo_map = ContextEngine(ws).repo_map(self.request.instruction, tokens=self.settings.repo_map_tokens)
+            except Exception as exc:  # the map is an aid; a failure must not stop the run
+                self.bus.emit("warning", message=f"repo map unavailable: {exc}")
+        return render("system.md.j2", self.repo, workspace=str(ws),
+                      test_command=command.cmd if command else "(none found)",
+                      baseline_failures=sorted(baseline.failed) if baseline else [],
+                      instructions=load_project_instructions(ws), repo_map=repo_map)
+
+    def _plan(self, system: str, budget: Budget) -> LoopOutcome | None:
+        try:
+            budget.check(self.counters.usage, self.counters.steps)
+            plan, usage = Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction)
+        except ModelError as exc:
+            return LoopOutcome(False, "model_error", str(exc))
+        except BudgetExceeded as exc:
+            return LoopOutcome(False, f"budget:{exc.which}", exc.message)
+        self.counters.steps += 1
+        self.counters.usage.add(usage)
+        self.state.plan = plan
+        self.bus.emit("plan", **plan.to_dict())
+        self.conv.task.content = render("task.md.j2", self.repo, instruction=self.request.instruction,
+                                        plan=plan.render())
+        return None
+
+    def _replan(self, planner: Planner, tried: str, budget: Budget):
+        try:
+            budget.check(self.counters.usage, self.counters.steps)
+            plan, usage = planner.plan(self.request.instruction, tried=tried, revision=self.state.plan.revision + 1)
+        except Exception:
+            return None
+        self.counters.steps += 1
+        self.counters.usage.add(usage)
+        return plan
+
+    # -- state for resume ------------------------------------------------------------
+
+    def _save_state(self, budget: Budget) -> None:
+        c = self.counters
+        self.log.save_state({
+            "run_id": self.workspace.run_id, "instruction": self.request.instruction,
+            "apply": self.request.apply, "branch": self.request.branch,
+            "patch_path": str(self.request.patch_path) if self.request.patch_path else None,
+            "conversation": self.conv.to_dict(), "working": self.state.to_dict(),
+            "counters": {"steps": c.steps, "usage": dataclasses.asdict(c.usage), "replans": c.replans,
+                         "stuck_signals": c.stuck_signals, "regress_streak": c.regress_streak,
+                         "checkpoints": c.checkpoints},
+            "targets": self.gate.targets,
+            "test_command": dataclasses.asdict(self.gate.runner.command) if self.gate.runner else None,
+            "baseline": self.gate.baseline.to_dict() if self.gate.baseline else None,
+            "elapsed": budget.elapsed(),
+        })
+
+    def _restore(self) -> None:
+        st, s = self.resume_state, self.settings
+        self.conv = Conversation.from_dict(st["conversation"], count_tokens,
+                                           window=min(s.context_window, self.model.context_window),
+                                           compact_at=s.compact_at)
+        self.state = WorkingState.from_dict(st["working"])
+        c = st["counters"]
+        self.counters = LoopCounters(c["steps"], Usage(**c["usage"]), c["replans"], c["stuck_signals"],
+                                     c["regress_streak"], list(c["checkpoints"]))
+        self.bus.emit("resume", steps=c["steps"], elapsed=st.get("elapsed", 0.0))
+
+    # -- the end -------------------------------------------------------------------
+
+    def _finish(self, outcome: LoopOutcome, status: str | None = None) -> RunResult:
+        ws, log, req = self.workspace, self.log, self.request
+        status = status or ("done" if outcome.done else "not_done")
+        diff = ws.diff() if status != "planned" else ""
+        patch_path = log.save_patch(diff) if diff else None
+        result = RunResult(status=status, exit_code=exit_code_for(status, outcome.reason), reason=outcome.reason,
+                           summary=outcome.summary, diff=diff, plan=self.state.plan.to_dict()["steps"],
+                           tests_before=self.gate.baseline.summary() if self.gate.baseline else None,
+                           tests_after=self.gate.last.report.summary() if self.gate.last else None,
+                           usage=self.counters.usage, steps=self.counters.steps,
+                           wall_time=round(time.monotonic() - self.started, 3), session_id=log.id,
+                           session_dir=log.dir, patch_path=patch_path)
+        if status == "done" and diff and req.apply != "none":
+            self._apply_back(result)
+        self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan")},
+                      usage=dataclasses.asdict(result.usage))
+        log.save_result(result.to_dict())
+        log.mark_status(status)
+        if status != "interrupted":
+            ws.close()
+        return result
+
+    def _apply_back(self, result: RunResult) -> None:
+        req = self.request
+        if req.confirm is not None and not req.confirm(self.workspace.diff_stat()):
+            result.reason = "not_applied_by_user"
+            return
+        applied = self.workspace.apply_back(req.apply, branch=req.branch,
+                                            patch_path=req.patch_path or result.patch_path,
+                                            message=f"codeagent: {req.instruction[:60]}")
+        result.applied = applied.applied
+        if applied.patch_path:
+            result.patch_path = Path(applied.patch_path)
+        if applied.conflict:
+            result.reason, result.exit_code = "apply_conflict", 1
+            self.bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")
+
+    def _abandon(self) -> None:
+        if self.log is not None:
+            self.log.mark_status("error")
+        if self.workspace is not None and not self.request.resume_session:
+            self.workspace.close()
