@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 _stderr: Console | None = None
 _stdout: Console | None = None
@@ -29,11 +30,11 @@ def stdout_console() -> Console:
 
 
 def error(message: str) -> None:
-    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    stderr_console().print(f"[yellow]warning:[/] {message}")
+    stderr_console().print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def emit_json(obj: dict[str, Any]) -> None:
