@@ -1,0 +1,152 @@
+"""Apply-back: how the final diff of a run reaches the user.
+
+    worktree  apply to the user's working tree, uncommitted; the index is not touched
+    commit    apply to working tree and index, commit on the current branch (only when
+              the touched files have no uncommitted changes of their own)
+    branch    new branch NAME at the HEAD the run started from, one commit holding the
+              result; the user's checkout is not touched
+    patch     only write the patch file
+
+`git apply` is all-or-nothing: if the user changed the same lines meanwhile, nothing is
+applied, the patch is saved and the ApplyResult says why (never an exception).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codeagent import config
+from codeagent.errors import ConfigError, WorkspaceError
+from codeagent.workspace.gitops import EMPTY_TREE
+
+if TYPE_CHECKING:
+    from codeagent.workspace.core import Workspace
+
+MODES = ("worktree", "commit", "branch", "patch")
+_APPLY = ("apply", "--binary", "--whitespace=nowarn")
+
+
+@dataclass
+class ApplyResult:
+    applied: bool
+    mode: str
+    patch_path: Path | None = None
+    conflict: str | None = None
+    files: list[str] = field(default_factory=list)
+    message: str = ""  # one line for people: what happened
+    commit: str | None = None  # commit and branch modes
+    branch: str | None = None
+    kind: str = "apply_result"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["patch_path"] = str(self.patch_path) if self.patch_path else None
+        return data
+
+
+def default_patch_path(run_id: str) -> Path:
+    return config.user_data_dir() / "patches" / f"{run_id}.patch"
+
+
+def check_branch_name(ws_or_repo, name: str) -> None:
+    """ConfigError unless `name` is a valid, unused branch name (call it before a run)."""
+    from codeagent.workspace.core import find_user_repo
+
+    user = ws_or_repo.user if hasattr(ws_or_repo, "user") else find_user_repo(ws_or_repo)
+    if not name or not user.git.ok("check-ref-format", "--branch", name):
+        raise ConfigError(f"{name!r} is not a valid branch name")
+    if user.git.rev(f"refs/heads/{name}"):
+        raise ConfigError(f"branch {name!r} already exists", hint="choose another name with --branch")
+
+
+def apply_back(ws: "Workspace", mode: str, *, branch: str | None, patch_path: Path | None,
+               message: str) -> ApplyResult:
+    if mode not in MODES:
+        raise ConfigError(f"unknown apply mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if mode == "branch" and not branch:
+        raise ConfigError("apply mode 'branch' needs a branch name")
+    patch = ws.diff_bytes()
+    files = ws.changed_files()
+    if not patch.strip():
+        return ApplyResult(False, mode, message="the run changed nothing; nothing to apply")
+    if mode == "patch" or patch_path is not None:
+        patch_path = _write_patch(patch, patch_path or default_patch_path(ws.run_id))
+    if mode == "patch":
+        return ApplyResult(False, mode, patch_path, files=files, message=f"patch written to {patch_path}")
+    if mode == "branch":
+        return _to_branch(ws, branch, patch, patch_path, files, message)
+    if mode == "commit":
+        dirty = _dirty(ws, files)
+        if dirty:
+            reason = "uncommitted changes in files the run touched: " + ", ".join(dirty[:5])
+            return _conflict(ws, mode, patch, patch_path, files, reason)
+    problem = _git_apply(ws, patch, "--check", *(["--index"] if mode == "commit" else []))
+    if problem:
+        return _conflict(ws, mode, patch, patch_path, files, problem)
+    problem = _git_apply(ws, patch, *(["--index"] if mode == "commit" else []))
+    if problem:  # the tree changed between check and apply; git apply is all-or-nothing
+        return _conflict(ws, mode, patch, patch_path, files, problem)
+    if mode == "worktree":
+        return ApplyResult(True, mode, patch_path, files=files,
+                           message=f"applied to {ws.repo_path} ({len(files)} files, uncommitted)")
+    user = ws.user.git
+    user.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *files, env=user.identity())
+    sha = user.text("rev-parse", "HEAD")
+    return ApplyResult(True, mode, patch_path, files=files, commit=sha,
+                       message=f"committed {sha[:10]} on the current branch ({len(files)} files)")
+
+
+def _git_apply(ws: "Workspace", patch: bytes, *flags: str) -> str | None:
+    """Run git apply in the user's repo root; None on success, else git's complaint."""
+    with tempfile.NamedTemporaryFile(prefix="codeagent-", suffix=".patch") as fh:
+        fh.write(patch)
+        fh.flush()
+        res = ws.user.git.run(*_APPLY, *flags, fh.name, check=False)
+    return None if res.status == 0 else (res.err.strip() or f"git apply exited {res.status}")
+
+
+def _dirty(ws: "Workspace", files: list[str]) -> list[str]:
+    """Touched files with staged, unstaged or untracked changes in the user's tree."""
+    out = ws.user.git.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *files).out
+    return [entry[3:].decode("utf-8", "surrogateescape") for entry in out.split(b"\0") if len(entry) > 3]
+
+
+def _to_branch(ws: "Workspace", name: str, patch: bytes, patch_path: Path | None, files: list[str],
+               message: str) -> ApplyResult:
+    user = ws.user.git
+    try:
+        check_branch_name(ws, name)
+    except ConfigError as exc:
+        return _conflict(ws, "branch", patch, patch_path, files, exc.message)
+    start = ws.start_head
+    start_tree = user.text("rev-parse", f"{start}^{{tree}}") if start else EMPTY_TREE
+    base_tree = user.text("rev-parse", f"{ws.base_commit}^{{tree}}")
+    # The user's uncommitted changes at start (if any) stay visible as the base commit.
+    parents = [ws.base_commit] if base_tree != start_tree else ([start] if start else [])
+    sha = user.commit_tree(ws.final_tree(), parents, message, env=user.identity())
+    res = user.run("update-ref", f"refs/heads/{name}", sha, "", check=False)
+    if res.status != 0:
+        return _conflict(ws, "branch", patch, patch_path, files, f"could not create branch {name}: {res.err.strip()}")
+    return ApplyResult(True, "branch", patch_path, files=files, commit=sha, branch=name,
+                       message=f"branch {name} created at {sha[:10]}; your checkout is unchanged")
+
+
+def _conflict(ws: "Workspace", mode: str, patch: bytes, patch_path: Path | None, files: list[str],
+              reason: str) -> ApplyResult:
+    path = patch_path or _write_patch(patch, default_patch_path(ws.run_id))
+    return ApplyResult(False, mode, path, conflict=reason, files=files,
+                       message=f"nothing applied: {reason.splitlines()[0]}; the patch is saved at {path}")
+
+
+def _write_patch(patch: bytes, path: Path) -> Path:
+    path = Path(path).expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(patch)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot write the patch to {path}: {exc.strerror}",
+                             hint="the worktree is kept; choose another --patch path") from None
+    return path
