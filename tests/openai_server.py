@@ -37,7 +37,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
-import pytest
+try:  # benchmarks import this module without pytest
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -358,8 +361,38 @@ def stream_events(turn: Turn, body: dict[str, Any], include_usage: bool) -> Iter
 
 
 # -- pytest ----------------------------------------------------------------------------
-@pytest.fixture
-def openai_server() -> Iterator[OpenAIServer]:
+def _openai_server() -> Iterator[OpenAIServer]:
     """A started OpenAIServer, closed after the test."""
     with OpenAIServer() as server:
         yield server
+
+
+openai_server = pytest.fixture(_openai_server, name="openai_server") if pytest else None
+
+
+# -- by hand ---------------------------------------------------------------------------
+def finish_responder(request: RecordedRequest) -> Reply:
+    """Answer every call with `finish` when the client offers it, else with text."""
+    tools = [t.get("function", {}).get("name") for t in (request.body or {}).get("tools") or []]
+    if "finish" in tools:
+        return Turn(tool_calls=[("finish", {"summary": "openai_server: nothing done"})])
+    return Turn(text="openai_server: ok")
+
+
+def main() -> None:
+    """`python tests/openai_server.py [--delay-ms N]`: serve finish_responder until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    with OpenAIServer(responder=finish_responder, delay=args.delay_ms / 1000) as server:
+        print(f"OPENAI_BASE_URL={server.base_url}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -99,3 +99,15 @@ def test_cost_arithmetic():
     assert cost_of(price, 0, 1_000_000, 0) == pytest.approx(8.0)
     assert cost_of({"input": 2.0, "output": 8.0}, 1_000_000, 0, 500_000) == pytest.approx(2.0)  # no cached rate
     assert cost_of(price, 10, 0, 99) == pytest.approx(10 * 0.5 / 1e6)  # cached never exceeds prompt
+
+
+def test_model_survives_pickling_and_close(openai_server):
+    import pickle
+
+    model = open_model(Settings(model="m", base_url=openai_server.base_url, api_key="sk-pickle-1234567890"))
+    copy = pickle.loads(pickle.dumps(model))
+    openai_server.push(Turn(text="one"), Turn(text="two"))
+    assert copy.complete([Message("user", "hi")], []).message.content == "one"
+    copy.close()
+    assert copy.complete([Message("user", "hi")], []).message.content == "two"
+    assert openai_server.chat_requests[1].headers["authorization"] == "Bearer sk-pickle-1234567890"

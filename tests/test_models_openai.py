@@ -261,11 +261,12 @@ def test_auth_failure_hints_at_the_key_and_never_shows_it(openai_server, status)
     assert openai_server.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_key_echoed_in_server_errors_is_scrubbed(openai_server):
+def test_key_echoed_in_server_errors_is_scrubbed(openai_server, caplog):
     openai_server.push(*[error(500, f"upstream rejected key {KEY}")] * 2)
-    with pytest.raises(ModelError) as info:
+    with caplog.at_level("DEBUG"), pytest.raises(ModelError) as info:
         make(openai_server, max_retries=1).complete(HI, [])
     assert "upstream rejected key ****" in str(info.value)
+    assert "retry 1/1" in caplog.text and KEY not in caplog.text
     assert KEY not in str(info.value) and KEY not in repr(make(openai_server))
 
 

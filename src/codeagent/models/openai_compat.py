@@ -45,7 +45,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "no-key-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
 CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|maximum context|context window|context size|exceed_context_size"
-    r"|prompt is too long|too many tokens|input is too long|reduce the length",
+    r"|prompt is too long|input is too long|too many tokens|exceeds the maximum number of tokens",
     re.IGNORECASE,
 )
 RetryCallback = Callable[[int, float, str], None]  # (attempt, delay seconds, reason)
@@ -97,12 +97,27 @@ class OpenAIModel:
         self.retries = 0  # retries made over this model's life, for stats
         self._stream_usage = True  # ask for usage in streams until a server refuses
         self._secret = api_key or ""
-        self._client = openai.OpenAI(
-            api_key=api_key or PLACEHOLDER_KEY, base_url=self.base_url, timeout=timeout, max_retries=0
-        )
+        self._client = self._make_client()
+
+    def _make_client(self) -> openai.OpenAI:
+        # the SDK's own retries are off: ours below are bounded, logged and classified
+        return openai.OpenAI(api_key=self._secret or PLACEHOLDER_KEY, base_url=self.base_url,
+                             timeout=self.timeout, max_retries=0)
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self.name!r}, base_url={self.shown_url!r})"
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable (batch workers): the client is rebuilt
+        return {k: v for k, v in self.__dict__.items() if k != "_client"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client = self._make_client()
+
+    def close(self) -> None:
+        """Release the HTTP connections (the model stays usable: a new call reconnects)."""
+        self._client.close()
+        self._client = self._make_client()
 
     @property
     def shown_url(self) -> str:
