@@ -37,6 +37,8 @@ class Engine(Protocol):
     def run(self, jobs: list[Job], run_one: Callable[..., dict[str, Any]], on_result: OnResult,
             on_start: OnStart | None = None) -> None: ...
 
+    def close(self) -> None: ...
+
 
 def describe_exit(exitcode: int | None) -> str:
     """A dead process's exit, as a reason suffix: exit:3, signal:SIGKILL."""

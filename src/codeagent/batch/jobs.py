@@ -109,6 +109,8 @@ def run_batch(tasks: list[BatchTask], out_dir: Path, engine: Engine, run_one: Ca
         engine.run(jobs, run_one, record_result, on_start)
     except KeyboardInterrupt:
         outcome.interrupted = True
+    finally:
+        engine.close()
     outcome.wall_time = time.monotonic() - started
     return outcome
 

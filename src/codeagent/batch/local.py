@@ -77,6 +77,9 @@ class LocalEngine:
                 self._kill(slot)
                 _remove_workspace(slot.job.attempt_dir)
 
+    def close(self) -> None:
+        """Nothing to release: every attempt's process is gone when `run` returns."""
+
     def _start(self, job: Job, run_one: Callable[..., dict[str, Any]]) -> _Slot:
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(target=_child, args=(run_one, job, sender), daemon=False,
