@@ -9,11 +9,13 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Sequence
 
+from codeagent.errors import SandboxError
 from codeagent.sandbox.base import CommandResult
+from codeagent.sandbox.execute import CappedBuffer, execute
+from codeagent.sandbox.profiles import Profile, is_secret_name
 
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "PYTHONPATH", "VIRTUAL_ENV")
 DEFAULT_OUTPUT_CAP = 200_000
@@ -21,22 +23,29 @@ DEFAULT_OUTPUT_CAP = 200_000
 
 def build_env(extra: dict[str, str] | None = None, allow: Sequence[str] = ENV_ALLOWLIST) -> dict[str, str]:
     """The environment a sandboxed command sees: only allowlisted names, never secrets."""
-    env = {k: os.environ[k] for k in allow if k in os.environ}
+    env = {k: os.environ[k] for k in allow if k in os.environ and not is_secret_name(k)}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
+    env.update({k: v for k, v in (extra or {}).items() if not is_secret_name(k)})
+    return env
+
+
+def profile_env(profile: Profile, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's variables the profile allows, then the profile's own, then `extra`."""
+    env = {k: v for k, v in os.environ.items() if profile.env_allowed(k)}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(profile.env.set)
+    env.update({k: v for k, v in (extra or {}).items() if not is_secret_name(k)})
     return env
 
 
 def cap_output(data: bytes, cap: int) -> tuple[str, int]:
     """Keep the head and tail of `data` within `cap` bytes; return text and bytes dropped."""
-    if len(data) <= cap:
-        return data.decode("utf-8", "replace"), 0
-    half = cap // 2
-    dropped = len(data) - 2 * half
-    text = data[:half].decode("utf-8", "replace") + f"\n[... {dropped} bytes dropped ...]\n"
-    return text + data[-half:].decode("utf-8", "replace"), dropped
+    buffer = CappedBuffer(cap)
+    buffer.add(data)
+    return buffer.text(), buffer.dropped
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -46,48 +55,51 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+def command_argv(command: str | Sequence[str]) -> tuple[list[str], str]:
+    """A shell string runs under /bin/sh -c; a list runs as is. Returns (argv, display text)."""
+    if isinstance(command, str):
+        return ["/bin/sh", "-c", command], command
+    argv = [str(part) for part in command]
+    if not argv:
+        raise SandboxError("empty command")
+    return argv, " ".join(argv)
+
+
+def check_cwd(cwd: Path | None, allowed: Sequence[Path]) -> Path:
+    """`cwd` resolved, which must lie inside one of `allowed` (the first is the default)."""
+    where = Path(cwd).resolve() if cwd else allowed[0]
+    if not any(where == top or where.is_relative_to(top) for top in allowed):
+        raise SandboxError(f"cwd {where} is outside the workspace {allowed[0]}")
+    return where
+
+
 class ProcessSandbox:
     name = "none"
     warning = "sandbox 'none': commands run unsandboxed, with your user's full access"
 
     def __init__(self, root: Path, *, timeout: float = 300.0, output_cap: int = DEFAULT_OUTPUT_CAP,
-                 scratch: Path | None = None, **_: object):
+                 scratch: Path | None = None, profile: Profile | None = None, **_: object):
         self.root = Path(root).resolve()
         self.timeout = timeout
-        self.output_cap = output_cap
-        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="codeagent-scratch-"))
+        self.profile = profile
+        self.output_cap = profile.limits.output_bytes if profile else output_cap
+        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="codeagent-scratch-")).resolve()
 
     def run(self, command, *, cwd=None, timeout=None, env=None) -> CommandResult:
-        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        text = command if isinstance(command, str) else " ".join(command)
-        limit = timeout or self.timeout
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd or self.root,
-            env=build_env(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            data, _ = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            kill_group(proc)
-            data, _ = proc.communicate()
-        finally:
-            kill_group(proc)  # nothing the command started outlives it
-        output, dropped = cap_output(data or b"", self.output_cap)
-        limits = (["timeout"] if timed_out else []) + (["output"] if dropped else [])
+        argv, text = command_argv(command)
+        where = check_cwd(cwd, [self.root, self.scratch])
+        environ = profile_env(self.profile, env) if self.profile else build_env(env)
+        if "HOME" in os.environ:  # unsandboxed: the user's own home, as they chose
+            environ.setdefault("HOME", os.environ["HOME"])
+        done = execute(argv, cwd=str(where), env=environ, timeout=timeout or self.timeout,
+                       output_cap=self.output_cap, kill=kill_group)
+        limits = (["timeout"] if done.timed_out else []) + (["output"] if done.dropped else [])
         return CommandResult(
             command=text,
-            exit_code=None if timed_out else proc.returncode,
-            output=output,
-            duration=time.monotonic() - start,
-            timed_out=timed_out,
+            exit_code=done.returncode,
+            output=done.output,
+            duration=done.duration,
+            timed_out=done.timed_out,
             limits_hit=limits,
-            dropped_bytes=dropped,
+            dropped_bytes=done.dropped,
         )

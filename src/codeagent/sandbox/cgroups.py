@@ -1,0 +1,193 @@
+"""Per-command cgroups: a hard cap on processes (pids) and memory for one sandboxed
+command, and a way to kill everything it started.
+
+Why a cgroup: RLIMIT_NPROC does not bind uid 0 (the kernel exempts root), and tests and
+CI run as root, so a fork bomb is only bounded by a pids cgroup there. We use cgroup v1
+(`/sys/fs/cgroup/pids`, `/sys/fs/cgroup/memory`, as on this project's CI machines) or
+cgroup v2 (a `codeagent` group under the unified root) when the hierarchy is writable;
+otherwise `available()` is None and the bwrap backend falls back to rlimits (which do
+bind an unprivileged user inside the sandbox's user namespace).
+
+The command joins the group from its preexec hook by writing "0" to `cgroup.procs`
+through a descriptor opened before the fork, so nothing it forks escapes the count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where new per-command groups are made, per controller."""
+
+    version: int
+    pids: Path  # parent dir for the pids group
+    memory: Path  # parent dir for the memory group (same as pids on v2)
+
+
+def _own_paths() -> dict[str, str]:
+    """controller -> this process's cgroup path ("" key: the v2 path)."""
+    found: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for name in controllers.split(",") if controllers else [""]:
+            found[name] = path
+    return found
+
+
+def _mounts() -> list[tuple[str, str, str, str]]:
+    """(mount point, root, fstype, super options) of cgroup mounts."""
+    out = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rfields = left.split(), right.split()
+        if rfields and rfields[0] in ("cgroup", "cgroup2"):
+            out.append((fields[4], fields[3], rfields[0], rfields[2] if len(rfields) > 2 else ""))
+    return out
+
+
+def _v1_parent(controller: str, own: dict[str, str], mounts) -> Path | None:
+    for point, root, fstype, opts in mounts:
+        if fstype == "cgroup" and controller in opts.split(","):
+            path = own.get(controller, "/")
+            rel = path[len(root):] if path.startswith(root) else ""
+            parent = Path(point) / rel.lstrip("/")
+            return parent if parent.is_dir() else Path(point)
+    return None
+
+
+def _writable_parent(parent: Path) -> bool:
+    probe = parent / f"codeagent-probe-{os.getpid()}-{next(_counter)}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def _v2_parent(mounts) -> Path | None:
+    for point, _root, fstype, _opts in mounts:
+        if fstype != "cgroup2":
+            continue
+        top = Path(point)
+        try:
+            if not {"pids", "memory"} <= set((top / "cgroup.controllers").read_text().split()):
+                return None
+            (top / "cgroup.subtree_control").write_text("+pids +memory")
+            base = top / "codeagent"
+            base.mkdir(exist_ok=True)
+            (base / "cgroup.subtree_control").write_text("+pids +memory")
+        except OSError:
+            return None
+        return base
+    return None
+
+
+@lru_cache(maxsize=1)
+def available() -> Hierarchy | None:
+    """The writable cgroup hierarchy with pids and memory controllers, or None."""
+    try:
+        own, mounts = _own_paths(), _mounts()
+    except OSError:
+        return None
+    pids, memory = _v1_parent("pids", own, mounts), _v1_parent("memory", own, mounts)
+    if pids and memory and _writable_parent(pids) and _writable_parent(memory):
+        return Hierarchy(1, pids, memory)
+    base = _v2_parent(mounts)
+    if base and _writable_parent(base):
+        return Hierarchy(2, base, base)
+    return None
+
+
+class CommandGroup:
+    """The cgroup(s) of one command: limits set, joined from preexec, removed after."""
+
+    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int):
+        self.hierarchy = hierarchy
+        name = f"codeagent-{os.getpid()}-{next(_counter)}"
+        self.dirs = [hierarchy.pids / name] if hierarchy.version == 2 else [hierarchy.pids / name, hierarchy.memory / name]
+        self._fds: list[int] = []
+        try:
+            for folder in self.dirs:
+                folder.mkdir()
+            self._set_limits(pids_max, memory_bytes)
+            self._fds = [os.open(folder / "cgroup.procs", os.O_WRONLY) for folder in self.dirs]
+        except OSError:
+            self.remove()
+            raise
+
+    def _set_limits(self, pids_max: int, memory_bytes: int) -> None:
+        if self.hierarchy.version == 2:
+            (self.dirs[0] / "pids.max").write_text(str(pids_max))
+            (self.dirs[0] / "memory.max").write_text(str(memory_bytes))
+            if (self.dirs[0] / "memory.swap.max").exists():
+                (self.dirs[0] / "memory.swap.max").write_text("0")
+        else:
+            (self.dirs[0] / "pids.max").write_text(str(pids_max))
+            (self.dirs[1] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+
+    def join(self) -> None:
+        """Called in the child between fork and exec: move the calling process in."""
+        for fd in self._fds:
+            os.write(fd, b"0")
+
+    def _events(self, folder: Path, filename: str) -> dict[str, int]:
+        try:
+            pairs = (line.split() for line in (folder / filename).read_text().splitlines())
+            return {p[0]: int(p[1]) for p in pairs if len(p) == 2 and p[1].isdigit()}
+        except OSError:
+            return {}
+
+    def pids_hit(self) -> bool:
+        return self._events(self.dirs[0], "pids.events").get("max", 0) > 0
+
+    def memory_hit(self) -> bool:
+        if self.hierarchy.version == 2:
+            events = self._events(self.dirs[0], "memory.events")
+            return events.get("oom_kill", 0) > 0 or events.get("oom", 0) > 0
+        return self._events(self.dirs[1], "memory.oom_control").get("oom_kill", 0) > 0
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the group."""
+        for folder in self.dirs:
+            if self.hierarchy.version == 2 and (folder / "cgroup.kill").exists():
+                try:
+                    (folder / "cgroup.kill").write_text("1")
+                    continue
+                except OSError:
+                    pass
+            try:
+                pids = (folder / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def remove(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        for folder in self.dirs:
+            for attempt in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # still emptying: processes being reaped
+                    if attempt == 0:
+                        self.kill_all()
+                    time.sleep(0.01)

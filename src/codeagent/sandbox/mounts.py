@@ -1,0 +1,113 @@
+"""The filesystem a bwrap sandbox sees, as bwrap arguments, in mount order:
+
+    system dirs (read-only)  → /proc, /dev, private /tmp, fresh HOME
+    → Python and PATH dirs (read-only) → git metadata (read-only)
+    → workspace (writable) → the workspace's .git on top (read-only)
+    → scratch and profile rw_bind (writable) → the root remounted read-only
+
+Nothing else of the host exists inside: not the user's home, not their checkout (only
+its .git, read-only, when the workspace is a worktree of it, so `git status` works).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from codeagent.sandbox.profiles import Profile
+
+SANDBOX_HOME = "/tmp/home"
+
+
+def _covered(path: Path, bound: list[Path]) -> bool:
+    return any(path == top or path.is_relative_to(top) for top in bound)
+
+
+class MountPlan:
+    """Accumulates bwrap mount arguments, skipping paths already visible."""
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+        self.readonly: list[Path] = []  # real paths bound read-only so far
+        self.links: set[Path] = set()  # top-level symlinks recreated (/bin -> usr/bin)
+
+    def ro(self, path: str | Path, *, required: bool = False) -> bool:
+        """Bind `path` read-only at the same place; a symlink is recreated as a symlink."""
+        path = Path(path)
+        if path.is_symlink() and path.parent == Path("/"):
+            if path not in self.links:
+                self.args += ["--symlink", os.readlink(path), str(path)]
+                self.links.add(path)
+            return True
+        if not path.exists():
+            if required:
+                raise FileNotFoundError(path)
+            return False
+        real = path.resolve()
+        if _covered(real, self.readonly) and real == path:
+            return False
+        self.args += ["--ro-bind", str(real), str(path)]
+        self.readonly.append(real)
+        return True
+
+    def rw(self, path: Path) -> None:
+        self.args += ["--bind", str(path), str(path)]
+
+
+def git_metadata(workspace: Path) -> list[Path]:
+    """Git dirs outside the workspace that its `.git` file points to (worktree, common dir)."""
+    dotgit = workspace / ".git"
+    if not dotgit.is_file():
+        return []
+    text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        return []
+    gitdir = (workspace / text[len("gitdir:"):].strip()).resolve()
+    found = [gitdir]
+    commondir = gitdir / "commondir"
+    if commondir.is_file():
+        found.append((gitdir / commondir.read_text().strip()).resolve())
+    return [p for p in found if p.is_dir() and not p.is_relative_to(workspace)]
+
+
+def python_dirs() -> list[Path]:
+    """The running interpreter's prefixes (venv and base install)."""
+    dirs = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return sorted(dirs)
+
+
+def host_path_dirs() -> list[Path]:
+    return [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p.startswith("/")]
+
+
+def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[str], list[str]]:
+    """(bwrap mount args, PATH entries for inside the sandbox)."""
+    plan = MountPlan()
+    fs = profile.filesystem
+    for path in fs.ro_bind:
+        plan.ro(path, required=True)
+    for path in fs.ro_bind_try:
+        plan.ro(path)
+    plan.args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+    path_entries: list[str] = []
+    if fs.bind_python:
+        for prefix in python_dirs():
+            plan.ro(prefix)
+            path_entries.append(str(prefix / "bin"))
+    for entry in host_path_dirs():
+        if fs.bind_path and entry.is_dir():
+            plan.ro(entry)
+        if str(entry) not in path_entries:
+            path_entries.append(str(entry))
+    for meta in git_metadata(workspace):
+        plan.ro(meta)
+    plan.rw(workspace)
+    if (workspace / ".git").exists():
+        plan.args += ["--ro-bind", str(workspace / ".git"), str(workspace / ".git")]
+    plan.rw(scratch)
+    for path in fs.rw_bind:
+        if Path(path).exists():
+            plan.rw(Path(path).resolve())
+    plan.args += ["--remount-ro", "/"]
+    return plan.args, path_entries
