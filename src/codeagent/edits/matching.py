@@ -1,0 +1,185 @@
+"""The layered matcher: where in a file does the model's `old` text sit, and what
+replaces it. Layers run in order and the first that finds anything decides:
+
+    exact        the text occurs verbatim
+    whitespace   equal line by line once trailing whitespace and CR are ignored
+    indentation  the block is right but uniformly shifted (relative indentation equal)
+    elision      lines such as `...` or `# ... existing code ...` stand for unchanged lines
+    fuzzy        one window of very high similarity (>= 0.95) and no rival window
+
+A layer that finds more than one place refuses with every candidate's lines, unless
+the edit's own line hint (a diff hunk header) or anchor (`@@ def f():`) names exactly
+one of them. Nothing is guessed. In the line-based layers, lines the model left
+unchanged are written back exactly as the file has them, and inserted lines are moved
+to the file's indentation.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from codeagent.edits.elision import match_elided
+from codeagent.edits.lines import Lines, base_indent, block_lines, relative
+from codeagent.edits.merge import line_match
+
+FUZZY_THRESHOLD = 0.95
+FUZZY_RIVAL = 0.90  # a second window this similar makes a fuzzy match ambiguous
+FUZZY_MIN_CHARS = 30
+
+
+@dataclass
+class Match:
+    start: int  # character span replaced in the text
+    end: int
+    replacement: str
+    layer: str
+    line: int  # 0-based first line of the span
+    count: int  # lines the span covers
+
+
+@dataclass
+class Miss:
+    reason: str  # not-found | ambiguous | elision | anchor
+    layer: str = ""
+    candidates: list[tuple[int, int]] = field(default_factory=list)  # 1-based line ranges
+    detail: str = ""
+
+
+def locate(
+    text: str,
+    old: str,
+    new: str,
+    *,
+    replace_all: bool = False,
+    line_hint: int | None = None,
+    anchor: str | None = None,
+) -> list[Match] | Miss:
+    """Every span to replace (one unless replace_all), or why there is none."""
+    lines = Lines.of(text)
+    old_lines, new_lines = block_lines(old), block_lines(new)
+    attempts = (
+        ("exact", lambda: _exact(lines, old, new)),
+        ("whitespace", lambda: _by_key(lines, old_lines, new_lines, "whitespace")),
+        ("indentation", lambda: _by_key(lines, old_lines, new_lines, "indentation")),
+        ("elision", lambda: match_elided(lines, old_lines, new_lines)),
+        ("fuzzy", lambda: _fuzzy(lines, old_lines, new_lines)),
+    )
+    for layer, attempt in attempts:
+        if replace_all and layer not in ("exact", "whitespace"):
+            break
+        found = attempt()
+        if isinstance(found, Miss):
+            return found
+        if found:
+            return _choose(found, lines, layer, replace_all, line_hint, anchor)
+    return Miss("not-found")
+
+
+def _exact(lines: Lines, old: str, new: str) -> list[Match]:
+    found, text = [], lines.text
+    at = text.find(old)
+    while at != -1 and old:
+        first, last = lines.line_of(at), lines.line_of(max(at, at + len(old) - 1))
+        found.append(Match(at, at + len(old), new, "exact", first, last - first + 1))
+        at = text.find(old, at + len(old))
+    return found
+
+
+def _by_key(lines: Lines, old_lines: list[str], new_lines: list[str], layer: str) -> list[Match]:
+    if not any(line.strip() for line in old_lines):
+        return []
+    n, items = len(old_lines), lines.items
+    if layer == "whitespace":
+        want = [line.rstrip() for line in old_lines]
+        same = lambda i: [line.rstrip() for line in items[i : i + n]] == want  # noqa: E731
+    else:
+        want = relative(old_lines)
+        same = lambda i: relative(items[i : i + n]) == want  # noqa: E731
+    lead = next(k for k, line in enumerate(old_lines) if line.strip())
+    head = old_lines[lead].strip()
+    found = []
+    for i in range(len(items) - n + 1):
+        if items[i + lead].strip() == head and same(i):
+            found.append(line_match(lines, i, old_lines, new_lines, layer))
+    return found
+
+
+def _fuzzy(lines: Lines, old_lines: list[str], new_lines: list[str]) -> list[Match] | Miss:
+    if len("".join(old_lines).strip()) < FUZZY_MIN_CHARS:
+        return []
+    scored = similar_windows(lines, old_lines, FUZZY_RIVAL)
+    if not scored or scored[0][0] < FUZZY_THRESHOLD:
+        return []
+    if len(scored) > 1:
+        n = len(old_lines)
+        return Miss("ambiguous", "fuzzy", [(i + 1, i + n) for _, i in scored])
+    return [line_match(lines, scored[0][1], old_lines, new_lines, "fuzzy")]
+
+
+def similar_windows(lines: Lines, old_lines: list[str], floor: float) -> list[tuple[float, int]]:
+    """Non-overlapping windows of len(old_lines) lines scoring >= floor, best first."""
+    want = "\n".join(line.rstrip() for line in old_lines)
+    n = len(old_lines)
+    if not want.strip() or n > len(lines.items):
+        return []
+    wanted = Counter(line.strip() for line in old_lines if line.strip())
+    need = len(wanted) // 3 if n > 2 else 0
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(want)
+    stripped = [line.strip() for line in lines.items]
+    scored = []
+    for i in range(len(lines.items) - n + 1):
+        if need and sum(1 for s in stripped[i : i + n] if s in wanted) < need:
+            continue
+        matcher.set_seq1("\n".join(line.rstrip() for line in lines.items[i : i + n]))
+        if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+            continue
+        score = matcher.ratio()
+        if score >= floor:
+            scored.append((score, i))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    kept: list[tuple[float, int]] = []
+    for score, i in scored:
+        if all(abs(i - j) >= n for _, j in kept):
+            kept.append((score, i))
+    return kept
+
+
+def _choose(found, lines, layer, replace_all, line_hint, anchor) -> list[Match] | Miss:
+    if len(found) == 1:
+        return found
+    if replace_all:
+        kept: list[Match] = []
+        for match in found:
+            if not kept or match.start >= kept[-1].end:
+                kept.append(match)
+        return kept
+    if line_hint is not None:
+        at = [m for m in found if m.line + 1 == line_hint]
+        if len(at) == 1:
+            return at
+    if anchor and anchor.strip():
+        picked = _after_anchor(found, lines, anchor.strip())
+        if picked is not None:
+            return [picked]
+    return Miss("ambiguous", layer, [(m.line + 1, m.line + m.count) for m in found])
+
+
+def _after_anchor(found: list[Match], lines: Lines, anchor: str) -> Match | None:
+    """The first candidate after the one line equal to (or else containing) the anchor."""
+    hits = [i for i, line in enumerate(lines.items) if line.strip() == anchor]
+    if not hits:
+        hits = [i for i, line in enumerate(lines.items) if anchor in line]
+    if len(hits) != 1:
+        return None
+    after = [m for m in found if m.line > hits[0]]
+    return after[0] if after else None
+
+
+def anchor_missing(text: str, anchor: str) -> bool:
+    return bool(anchor.strip()) and anchor.strip() not in text
+
+
+__all__ = ["Match", "Miss", "locate", "similar_windows", "base_indent", "anchor_missing"]
