@@ -21,6 +21,7 @@ MAX_BLOCK = 1500
 
 def digest(report: TestReport, diff: TestDiff | None = None, max_chars: int = 4000, root: str = "") -> str:
     """A compact account of what failed in `report`, at most `max_chars` characters."""
+    root = root or report.root
     parts = [_header(report, diff)]
     if report.timed_out or (not report.failed and not report.collection_errors and not report.ok):
         parts.append("last output:\n" + _indent(_tail(report.raw_output, max_chars // 2)))

@@ -76,17 +76,16 @@ def _unittest(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str
     shim = workdir / "codeagent_unittest.py"
     if not shim.exists():
         shim.write_text(SHIM.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {"CODEAGENT_UNITTEST_JSON": str(out)}
     prefix, words = _last(cmd)
     for i in range(len(words) - 1):
         if words[i] == "-m" and words[i + 1] == "unittest":
-            head, args = words[:i] + [str(shim)], words[i + 2:]
+            head, args = words[:i] + [str(shim), str(out)], words[i + 2:]
             break
     else:
         return Invocation(cmd)
     if selection:
         args = [a for a in args if a in UNITTEST_FLAGS] + selection
-    return Invocation(_join(prefix, head + args), env=env, artifact=out)
+    return Invocation(_join(prefix, head + args), artifact=out)
 
 
 def _go(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str]) -> Invocation:

@@ -47,6 +47,7 @@ class TestReport:
     raw_output_size: int = 0  # characters of output the run produced before trimming
     structured: bool = False  # tests came from a machine-readable report, not output sniffing
     selection: list[str] | None = None  # None: the full suite ran
+    root: str = ""  # the workspace the tests ran in (frames under it are project frames)
     kind: str = "test_report"
 
     __test__ = False

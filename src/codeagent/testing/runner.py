@@ -81,6 +81,7 @@ class TestRunner:
             raw_output_size=len(result.output) + result.dropped_bytes,
             structured=parsed.structured,
             selection=list(selection) if selection and inv.selected else None,
+            root=str(self.sandbox.root),
         )
 
     def _parse(self, inv: Invocation, result: CommandResult) -> Parsed:

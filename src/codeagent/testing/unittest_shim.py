@@ -1,9 +1,12 @@
 """Stand-in for `python -m unittest` that also writes each test's outcome as JSON.
 
 codeagent copies this file into the sandbox's scratch dir and runs it with the
-project's own interpreter, so it imports nothing but the standard library. The
-JSON goes to the path in CODEAGENT_UNITTEST_JSON; everything else (arguments,
-output, exit code) behaves as `python -m unittest` does.
+project's own interpreter, so it imports nothing but the standard library:
+
+    python codeagent_unittest.py OUT.json [the arguments of python -m unittest]
+
+The JSON goes to OUT.json; everything else (arguments, output, exit code) behaves
+as `python -m unittest` does.
 """
 
 import json
@@ -30,6 +33,9 @@ class Result(unittest.TextTestResult):
         elif type(test).__name__ == "_ErrorHolder":
             test_id = test.description
         old = records.get(test_id)
+        if old and RANK.get(old["outcome"], 4) >= RANK.get(outcome, 4) and note:
+            old["more"] = old.get("more", 0) + 1  # a later failing subtest of the same test
+            return
         if old and RANK.get(old["outcome"], 4) > RANK.get(outcome, 4):
             return
         message, detail = reason, ""
@@ -79,12 +85,14 @@ class Runner(unittest.TextTestRunner):
 
 def main():
     sys.path[0] = os.getcwd()  # `python -m unittest` imports from the current dir
-    program = unittest.main(module=None, argv=["python -m unittest"] + sys.argv[1:],
+    out = sys.argv[1]
+    program = unittest.main(module=None, argv=["python -m unittest"] + sys.argv[2:],
                             testRunner=Runner, exit=False)
-    out = os.environ.get("CODEAGENT_UNITTEST_JSON")
-    if out:
-        with open(out, "w", encoding="utf-8") as fh:
-            json.dump(list(records.values()), fh)
+    for row in records.values():
+        if row.pop("more", 0):
+            row["message"] += " (and more failing subtests)"
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(list(records.values()), fh)
     result = program.result
     sys.exit(0 if result.wasSuccessful() and result.testsRun else (5 if not result.testsRun else 1))
 
