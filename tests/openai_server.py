@@ -30,6 +30,7 @@ pytest fixture (import it into a test module).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -186,6 +187,7 @@ class OpenAIServer:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 256  # many concurrent clients (batch benchmark) without SYN retries
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
@@ -200,6 +202,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()  # headers and body go out in separate writes: no Nagle delay
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         record = RecordedRequest("GET", self.path, _lower(self.headers), None)

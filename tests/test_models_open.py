@@ -111,3 +111,13 @@ def test_model_survives_pickling_and_close(openai_server):
     copy.close()
     assert copy.complete([Message("user", "hi")], []).message.content == "two"
     assert openai_server.chat_requests[1].headers["authorization"] == "Bearer sk-pickle-1234567890"
+
+
+def test_credentials_in_the_base_url_are_not_shown():
+    with OpenAIServer() as server:
+        port = server.port
+    model = OpenAIModel("m", base_url=f"http://alice:hunter2pass@127.0.0.1:{port}/v1", max_retries=0)
+    with pytest.raises(ModelUnavailableError) as info:
+        model.complete([Message("user", "hi")], [])
+    assert f"http://127.0.0.1:{port}/v1" in str(info.value)
+    assert "hunter2pass" not in str(info.value) and "hunter2pass" not in repr(model)

@@ -166,6 +166,8 @@ class OpenAIModel:
                 raise self._auth_error(exc.status_code) from None
         except openai.APIConnectionError as exc:
             raise self._unreachable(exc) from None
+        except (openai.OpenAIError, ValueError):
+            pass  # it answered, if oddly: the first real call will say more
 
     # -- one attempt -------------------------------------------------------------------
     def _attempt(self, wire: list[dict], specs: list[dict], on_delta: DeltaCallback | None) -> ModelReply:
