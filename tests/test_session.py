@@ -207,3 +207,15 @@ def test_cli_unknown_session_exits_2(make_repo):
     out = subprocess.run([sys.executable, "-m", "codeagent.cli.main", "sessions", "show", "nope"], cwd=repo,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no session matches" in out.stderr
+
+
+def test_run_ids_to_keep(tmp_path, make_repo):
+    from codeagent.session import run_ids_to_keep
+
+    repo = make_repo({"a": "1"})
+    running = new_log(tmp_path, repo)
+    running.save_state({"run_id": "ws-running"})
+    finished = new_log(tmp_path, repo)
+    finished.save_state({"run_id": "ws-finished"})
+    finished.mark_status("done")
+    assert run_ids_to_keep(repo, tmp_path) == {running.id, "ws-running"}

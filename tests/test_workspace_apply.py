@@ -168,3 +168,36 @@ def test_bad_mode_and_branch_names(repo):
         check_branch_name(repo, "main")
     check_branch_name(repo, "fresh-name")
     ws.close()
+
+
+def test_non_utf8_content_round_trips(make_repo, tmp_path):
+    from codeagent.session import SessionLog
+
+    repo = make_repo({"a.txt": "x\n"})
+    (repo / "latin.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    git(repo, "add", "latin.txt")
+    git(repo, "commit", "-qm", "latin")
+    ws = Workspace.open(repo, run_id="latin")
+    (ws.path / "latin.txt").write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1"))
+    diff = ws.diff()
+    log = SessionLog.create(tmp_path / "s", repo=repo, instruction="x", config={}, secrets=[])
+    log.write({"kind": "final", "diff": diff})
+    assert log.save_patch(diff).read_bytes() == ws.diff_bytes()
+    result = ws.apply_back()
+    assert result.applied and result.patch_path is None
+    assert (repo / "latin.txt").read_bytes() == "caf\xe9 cr\xe8me\n".encode("latin-1")
+    ws.close()
+
+
+def test_user_repo_that_is_itself_a_linked_worktree(make_repo, tmp_path):
+    main = make_repo({"a.txt": "1\n"})
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", "-b", "side", str(linked))
+    (linked / "a.txt").write_text("dirty in linked\n")
+    ws = Workspace.open(linked / ".", run_id="lk")
+    assert (ws.path / "a.txt").read_text() == "dirty in linked\n"
+    (ws.path / "a.txt").write_text("agent\n")
+    assert ws.apply_back().applied and (linked / "a.txt").read_text() == "agent\n"
+    assert (main / "a.txt").read_text() == "1\n"
+    ws.close()
+    assert str(linked) in git(main, "worktree", "list")

@@ -68,6 +68,19 @@ class Redactor:
         return self.text(json.dumps(self.obj(plain), **kwargs))
 
 
+def run_ids_to_keep(repo: Path, root: Path | None = None) -> set[str]:
+    """Workspace run ids of this repo's sessions that are running or resumable: what
+    `cleanup_stale(repo, keep=...)` must leave alone."""
+    keep: set[str] = set()
+    for info in list_sessions(root, repo):
+        if info.status in ("running", *UNFINISHED):
+            state = _read_json(info.dir / "state.json")
+            keep.add(info.id)
+            if isinstance(state, dict) and isinstance(state.get("run_id"), str):
+                keep.add(state["run_id"])
+    return keep
+
+
 def _jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -98,8 +111,9 @@ def default_root() -> Path:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Replace `path` whole. Undecodable bytes carried as surrogates are written back as-is."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
@@ -212,6 +226,8 @@ class SessionLog:
         """Append one event (an Event, or a dict) as a JSON line, flushed."""
         data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
         line = self.redactor.dumps(data, ensure_ascii=False) + "\n"
+        # A lone surrogate (bytes that were not UTF-8) becomes a JSON \\udcXX escape.
+        line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         with self._lock:
             if self._events is None:
                 self._events = open(self.dir / "events.jsonl", "a", encoding="utf-8")

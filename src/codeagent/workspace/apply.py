@@ -8,7 +8,8 @@
     patch     only write the patch file
 
 `git apply` is all-or-nothing: if the user changed the same lines meanwhile, nothing is
-applied, the patch is saved and the ApplyResult says why (never an exception).
+applied, the patch is saved (to `patch_path`, else <user data dir>/patches/<run_id>.patch)
+and the ApplyResult says why (never an exception). A successful apply writes no file.
 """
 
 from __future__ import annotations
@@ -72,9 +73,8 @@ def apply_back(ws: "Workspace", mode: str, *, branch: str | None, patch_path: Pa
     files = ws.changed_files()
     if not patch.strip():
         return ApplyResult(False, mode, message="the run changed nothing; nothing to apply")
-    if mode == "patch" or patch_path is not None:
-        patch_path = _write_patch(patch, patch_path or default_patch_path(ws.run_id))
     if mode == "patch":
+        patch_path = _write_patch(patch, patch_path or default_patch_path(ws.run_id))
         return ApplyResult(False, mode, patch_path, files=files, message=f"patch written to {patch_path}")
     if mode == "branch":
         return _to_branch(ws, branch, patch, patch_path, files, message)
@@ -90,12 +90,12 @@ def apply_back(ws: "Workspace", mode: str, *, branch: str | None, patch_path: Pa
     if problem:  # the tree changed between check and apply; git apply is all-or-nothing
         return _conflict(ws, mode, patch, patch_path, files, problem)
     if mode == "worktree":
-        return ApplyResult(True, mode, patch_path, files=files,
+        return ApplyResult(True, mode, files=files,
                            message=f"applied to {ws.repo_path} ({len(files)} files, uncommitted)")
     user = ws.user.git
     user.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *files, env=user.identity())
     sha = user.text("rev-parse", "HEAD")
-    return ApplyResult(True, mode, patch_path, files=files, commit=sha,
+    return ApplyResult(True, mode, files=files, commit=sha,
                        message=f"committed {sha[:10]} on the current branch ({len(files)} files)")
 
 
@@ -130,13 +130,13 @@ def _to_branch(ws: "Workspace", name: str, patch: bytes, patch_path: Path | None
     res = user.run("update-ref", f"refs/heads/{name}", sha, "", check=False)
     if res.status != 0:
         return _conflict(ws, "branch", patch, patch_path, files, f"could not create branch {name}: {res.err.strip()}")
-    return ApplyResult(True, "branch", patch_path, files=files, commit=sha, branch=name,
+    return ApplyResult(True, "branch", files=files, commit=sha, branch=name,
                        message=f"branch {name} created at {sha[:10]}; your checkout is unchanged")
 
 
 def _conflict(ws: "Workspace", mode: str, patch: bytes, patch_path: Path | None, files: list[str],
               reason: str) -> ApplyResult:
-    path = patch_path or _write_patch(patch, default_patch_path(ws.run_id))
+    path = _write_patch(patch, patch_path or default_patch_path(ws.run_id))
     return ApplyResult(False, mode, path, conflict=reason, files=files,
                        message=f"nothing applied: {reason.splitlines()[0]}; the patch is saved at {path}")
 
