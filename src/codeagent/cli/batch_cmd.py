@@ -29,13 +29,15 @@ from codeagent.errors import EXIT_INTERRUPTED, EXIT_NOT_DONE, EXIT_OK, EXIT_USAG
 from codeagent.registry import BATCH_ENGINES, load
 
 
-def _engine(name: str, workers: int | None, address: str | None):
+def _engine_class(name: str, workers: int | None, address: str | None, attempts: int | None):
+    """Check the engine flags before anything starts; the engine class."""
     if address and name != "ray":
         raise ConfigError("--ray-address needs --engine ray")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    cls = load(BATCH_ENGINES, name, "batch engine")
-    return cls(workers=workers or (None if name == "ray" else min(4, os.cpu_count() or 1)), address=address)
+    if attempts is not None and attempts < 1:
+        raise ConfigError(f"--attempts must be at least 1, got {attempts}")
+    return load(BATCH_ENGINES, name, "batch engine")
 
 
 def _progress(console) -> Progress:
@@ -50,14 +52,13 @@ def execute_batch(tasks_file: Path, out: Path, *, engine_name: str, workers: int
                   keep_workspaces: bool, allow_scripted: bool) -> tuple[BatchOutcome, int]:
     """Validate, run and summarize one batch; returns the outcome and the exit code."""
     console = stderr_console()
-    if attempts is not None and attempts < 1:
-        raise ConfigError(f"--attempts must be at least 1, got {attempts}")
+    engine_cls = _engine_class(engine_name, workers, address, attempts)
     loaded = load_tasks(tasks_file, allow_scripted=allow_scripted)
     for err in loaded.errors:
         if as_json:
             emit_json({"kind": err.kind, "file": str(tasks_file), "line": err.line, "message": err.message})
     if loaded.errors:
-        console.print(line_errors_text(loaded.errors, str(tasks_file)), end="")
+        console.print(line_errors_text(loaded.errors, str(tasks_file)), end="", soft_wrap=True)
         console.print(f"[yellow]{len(loaded.errors)} bad line(s) skipped; running the other {len(loaded.tasks)}[/]")
     if not loaded.tasks:
         raise ConfigError(f"{tasks_file}: no valid task to run")
@@ -66,7 +67,8 @@ def execute_batch(tasks_file: Path, out: Path, *, engine_name: str, workers: int
         from codeagent.models import open_model
 
         open_model(settings)  # fail fast (exit 3) when no model is configured at all
-    engine = _engine(engine_name, workers, address)
+    engine = engine_cls(workers=workers or (None if engine_name == "ray" else min(4, os.cpu_count() or 1)),
+                        address=address)
     runner = TaskRunner(flags={k: v for k, v in flags.items() if v is not None}, keep_workspace=keep_workspaces)
     progress = _progress(console)
     bar = progress.add_task("batch", total=None, ok=0, failed=0)
