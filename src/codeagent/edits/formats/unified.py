@@ -69,7 +69,7 @@ def _file(lines: list[str], i: int, edits: list[Edit], rename: tuple[str, str] |
     if new_path == DEV_NULL:
         edits.append(Edit(old_path, "delete", source="unified diff"))
     elif old_path == DEV_NULL:
-        content = "".join(text + "\n" for body in hunks for sign, text in body if sign == "+")
+        content = "".join(text + "\n" for _, body in hunks for sign, text in body if sign == "+")
         edits.append(Edit(new_path, "create", new=content, source="unified diff (new file)"))
     else:
         source = rename[0] if rename and rename[1] else target
