@@ -1,0 +1,76 @@
+"""A read-only snapshot of an index for ranking: the files in a fixed order, their
+lexical terms as one searchable text, path terms, and the file graph (built on
+first use). A new snapshot is taken whenever the index changes."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+import numpy as np
+
+from codeagent.context.graph import FileGraph
+from codeagent.context.tags import LANG, LENGTH, TERMS
+from codeagent.context.text import path_terms
+
+TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|(^|/)conftest\.py$")
+_path_memo: dict[str, list[str]] = {}
+
+
+def terms_of_path(path: str) -> list[str]:
+    found = _path_memo.get(path)
+    if found is None:
+        found = _path_memo[path] = path_terms(path)
+    return found
+
+
+class Corpus:
+    """Everything ranking reads, for one version of the index."""
+
+    def __init__(self, records: dict[str, tuple], previous: Corpus | None = None):
+        self.paths = sorted(records)
+        self.records = [records[p] for p in self.paths]
+        self.position = {p: i for i, p in enumerate(self.paths)}
+        if previous is not None and previous.paths == self.paths and "path_index" in previous.__dict__:
+            self.path_index = previous.path_index  # same files: the path terms did not change
+        texts = [r[TERMS] for r in self.records]
+        self.text = "\n".join(texts)
+        lengths = np.fromiter((len(t) + 1 for t in texts), np.int64, len(texts))
+        self.starts = np.concatenate(([0], np.cumsum(lengths)))[:-1] if len(texts) else np.zeros(0, np.int64)
+        self.doc_len = np.fromiter((r[LENGTH] for r in self.records), np.float64, len(texts))
+        self.is_code = np.fromiter((bool(r[LANG]) for r in self.records), bool, len(texts))
+        self.is_test = np.fromiter((bool(TEST_PATH.search(p)) for p in self.paths), bool, len(texts))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def term_hits(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(documents, counts) containing a lexical term."""
+        needle = f" {term}:"
+        text, find, size = self.text, self.text.find, len(term) + 2
+        pos, counts = [], []
+        at = find(needle)
+        while at >= 0:
+            end = text.find(" ", at + size)
+            pos.append(at)
+            counts.append(int(text[at + size : end]))
+            at = find(needle, end)
+        if not pos:
+            return np.zeros(0, np.int64), np.zeros(0)
+        docs = np.searchsorted(self.starts, np.array(pos), side="right") - 1
+        return docs, np.array(counts, np.float64)
+
+    @cached_property
+    def path_index(self) -> dict[str, list[tuple[int, bool]]]:
+        """term -> [(document, in the file name?)] over the paths."""
+        index: dict[str, list[tuple[int, bool]]] = {}
+        for i, path in enumerate(self.paths):
+            name = path.rsplit("/", 1)[-1]
+            base = set(terms_of_path(name))
+            for term in terms_of_path(path):
+                index.setdefault(term, []).append((i, term in base))
+        return index
+
+    @cached_property
+    def graph(self) -> FileGraph:
+        return FileGraph(self.records)

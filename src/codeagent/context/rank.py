@@ -1,0 +1,221 @@
+"""Relevance of every file to an instruction.
+
+Lexical evidence, each part scaled to its best file:
+  content  BM25 over identifier-split terms of the file's content
+  path     query terms in the path (the file name counts double)
+  defines  the file defines a name the instruction mentions (rarer names count more)
+  literal  the file contains a quoted string or a --flag the instruction quotes
+           (error messages, CLI options), found with `git grep -F`
+is fused with the file graph: PageRank personalised to the lexically matched files,
+so the files they lean on rise too. Ties break by path: the same input gives the
+same order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codeagent.context.corpus import Corpus
+from codeagent.context.tags import DEFNAMES
+from codeagent.context.text import IDENT, STOPWORDS, query_terms, split_identifier
+
+K1, B = 1.2, 0.75
+WEIGHTS = {"content": 1.0, "path": 0.45, "defines": 0.7, "literal": 1.0}
+GRAPH_WEIGHT = 0.3
+NON_CODE = 0.75  # docs, templates, data: they matter, but code usually changes first
+TEST_FILES = 0.8  # tests quote the messages and names an instruction mentions
+MAX_LITERALS = 6
+LITERAL_RE = re.compile(
+    r"""(?<![\w])"([^"\n]{4,200})"(?![\w])|(?<![\w])'([^'\n]{4,200})'(?![\w])|`([^`\n]{3,200})`"""
+)
+FLAG_RE = re.compile(r"(?<![\w-])(--[A-Za-z0-9][\w-]*)")
+
+
+@dataclass
+class RankedFile:
+    """One file's relevance to an instruction, with the evidence behind it."""
+
+    path: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    kind: str = "ranked_file"
+
+
+@dataclass
+class Scores:
+    """Per-file arrays behind a ranking (kept for the repo map and reasons)."""
+
+    final: np.ndarray
+    parts: dict[str, np.ndarray]
+    graph: np.ndarray
+    terms: dict[str, tuple[np.ndarray, np.ndarray]]  # term -> (docs, contribution)
+    mentioned: set[str]  # lower-cased names the instruction mentions that some file defines
+    literal_hits: dict[str, list[int]]
+
+
+def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
+    n = len(corpus)
+    terms = query_terms(query)
+    parts = {name: np.zeros(n) for name in WEIGHTS}
+    term_parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if terms and n:
+        parts["content"] = _bm25(corpus, terms, term_parts)
+        parts["path"] = _path_score(corpus, terms)
+    mentioned = set()
+    if n:
+        parts["defines"], mentioned = _defines_score(corpus, query)
+    literal_hits = _literal_hits(corpus, root, query) if n else {}
+    for lit, docs in literal_hits.items():
+        parts["literal"][docs] += math.log(1 + n / len(docs))
+    lexical = np.zeros(n)
+    for name, weight in WEIGHTS.items():
+        top = parts[name].max() if n else 0
+        if top > 0:
+            lexical += weight * parts[name] / top
+    lexical[~corpus.is_code] *= NON_CODE
+    lexical[corpus.is_test] *= TEST_FILES
+    if n == 0:
+        return Scores(lexical, parts, lexical, term_parts, mentioned, literal_hits)
+    graph = corpus.graph.pagerank(lexical**2 if lexical.any() else None)
+    graph_norm = graph / graph.max() if graph.max() > 0 else graph
+    final = lexical + GRAPH_WEIGHT * graph_norm if lexical.any() else graph_norm
+    return Scores(final, parts, graph, term_parts, mentioned, literal_hits)
+
+
+def _bm25(corpus: Corpus, terms: list[str], term_parts: dict) -> np.ndarray:
+    n = len(corpus)
+    scores = np.zeros(n)
+    avg = corpus.doc_len.mean() or 1.0
+    for term in terms:
+        docs, tf = corpus.term_hits(term)
+        if not len(docs):
+            continue
+        idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+        part = idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * corpus.doc_len[docs] / avg))
+        np.add.at(scores, docs, part)
+        term_parts[term] = (docs, part)
+    return scores
+
+
+def _path_score(corpus: Corpus, terms: list[str]) -> np.ndarray:
+    n = len(corpus)
+    scores = np.zeros(n)
+    index = corpus.path_index
+    for term in terms:
+        hits = index.get(term)
+        if not hits:
+            continue
+        idf = math.log(1 + n / len(hits))
+        for doc, in_name in hits:
+            scores[doc] += idf * (1.0 if in_name else 0.5)
+    return scores
+
+
+def _defines_score(corpus: Corpus, query: str) -> tuple[np.ndarray, set[str]]:
+    """Files defining the identifiers the instruction names; code-like names weigh more."""
+    scores = np.zeros(len(corpus))
+    mentioned: set[str] = set()
+    graph = corpus.graph
+    for word in dict.fromkeys(IDENT.findall(query)):
+        lower = word.lower()
+        if lower in STOPWORDS or len(word) < 3:
+            continue
+        variants = dict.fromkeys((word, lower, word[0].upper() + word[1:], word.upper()))
+        docs = np.unique(np.concatenate([graph.definers(v) for v in variants]))
+        if not len(docs):
+            continue
+        mentioned.add(lower)
+        code_like = "_" in word.strip("_") or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
+        weight = (1.0 if code_like else 0.35) * math.log(1 + len(corpus) / len(docs))
+        scores[docs] += weight
+    return scores, mentioned
+
+
+def literals(query: str) -> list[str]:
+    """Quoted strings, backticked spans and --flags in an instruction, in order."""
+    found: list[str] = []
+    for m in LITERAL_RE.finditer(query):
+        text = next(g for g in m.groups() if g is not None).strip()
+        if text and text not in found:
+            found.append(text)
+    for m in FLAG_RE.finditer(query):
+        if len(m.group(1)) > 3 and m.group(1) not in found:
+            found.append(m.group(1))
+    return found[:MAX_LITERALS]
+
+
+def _fragments(literal: str) -> list[str]:
+    """Fallbacks for a literal that matched nothing: its longest runs of plain words
+    (an error message quoted with values filled in, the source has placeholders)."""
+    runs = re.split(r"""['"`%{}()\[\]<>]|\d+|\s{2,}""", literal)
+    runs = [r.strip(" .,:;") for r in runs]
+    runs = [r for r in runs if len(r) >= 12 and len(r.split()) >= 2]
+    return sorted(runs, key=len, reverse=True)[:2]
+
+
+def _literal_hits(corpus: Corpus, root: Path, query: str) -> dict[str, list[int]]:
+    hits: dict[str, list[int]] = {}
+    for literal in literals(query):
+        docs = _grep(corpus, root, literal)
+        if not docs:
+            for fragment in _fragments(literal):
+                docs = _grep(corpus, root, fragment)
+                if docs:
+                    literal = fragment
+                    break
+        if docs:
+            hits[literal] = docs
+    return hits
+
+
+def _grep(corpus: Corpus, root: Path, literal: str) -> list[int]:
+    cmd = ["git", "-c", "core.quotepath=off", "grep", "-l", "-z", "-I", "-F", "-i", "--untracked", "-e", literal]
+    try:
+        out = subprocess.run(cmd, cwd=root, capture_output=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    paths = out.decode("utf-8", "surrogateescape").split("\0")
+    return sorted({corpus.position[p] for p in paths if p in corpus.position})
+
+
+def ranked(corpus: Corpus, scores: Scores, top_k: int) -> list[RankedFile]:
+    order = sorted(range(len(corpus)), key=lambda i: (-round(float(scores.final[i]), 9), corpus.paths[i]))
+    out = []
+    for i in order[:top_k]:
+        if scores.final[i] <= 0:
+            break
+        out.append(RankedFile(corpus.paths[i], round(float(scores.final[i]), 4), _reasons(corpus, scores, i)))
+    return out
+
+
+def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
+    reasons = []
+    contrib = []
+    for term, (docs, part) in scores.terms.items():
+        where = np.nonzero(docs == i)[0]
+        if len(where):
+            contrib.append((-float(part[where].sum()), term))
+    if contrib:
+        reasons.append("terms: " + ", ".join(t for _, t in sorted(contrib)[:5]))
+    names = [n for n in corpus.records[i][DEFNAMES].split() if n.lower() in scores.mentioned]
+    if names:
+        reasons.append("defines " + ", ".join(dict.fromkeys(names)))
+    for literal, docs in scores.literal_hits.items():
+        if i in docs:
+            reasons.append(f"contains {literal!r}")
+    if scores.parts["path"][i] > 0:
+        reasons.append("path matches")
+    if len(corpus) and corpus.graph.in_refs[i]:
+        reasons.append(f"used from {int(corpus.graph.in_refs[i])} places")
+    return reasons
+
+
+def code_words(query: str) -> set[str]:
+    """Lower-cased terms of the instruction's identifiers (for the map's emphasis)."""
+    return {t for w in IDENT.findall(query) for t in split_identifier(w)}

@@ -1,0 +1,111 @@
+"""The repo map: signatures of the most relevant definitions, grouped by file
+(most relevant file first), within a token budget.
+
+A definition's weight is its file's score, raised when the instruction names it,
+when rank flows into it along the file graph, and for top-level definitions. The
+largest prefix of definitions (by weight) whose rendering fits the budget is
+found by binary search. Methods show under their class's header line; `⋮` marks
+lines left out.
+"""
+
+from __future__ import annotations
+
+import marshal
+
+import numpy as np
+
+from codeagent.context.corpus import Corpus
+from codeagent.context.rank import Scores
+from codeagent.context.tags import DEFS
+from codeagent.context.tokens import count_tokens
+
+CANDIDATE_FILES = 120
+GAP = "⋮"
+
+
+def render_map(corpus: Corpus, scores: Scores, tokens: int) -> str:
+    if tokens <= 0 or not len(corpus):
+        return ""
+    units = _units(corpus, scores)
+    if not units:
+        return ""
+    best, lo, hi = "", 1, len(units)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        text = _render(corpus, scores, units[:mid])
+        if count_tokens(text) <= tokens:
+            best, lo = text, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def _units(corpus: Corpus, scores: Scores) -> list[tuple[float, int, int]]:
+    """(weight, file, def index or -1 for a file without definitions), best first."""
+    final = scores.final
+    order = sorted(range(len(corpus)), key=lambda i: (-final[i], corpus.paths[i]))[:CANDIDATE_FILES]
+    order = [i for i in order if final[i] > 0]
+    if not order:
+        return []
+    graph = corpus.graph
+    flow = graph.incoming_by_name(scores.graph, np.array(order))
+    symbols = graph.ids
+    units: list[tuple[float, int, int]] = []
+    for i in order:
+        defs = _defs(corpus, i)
+        if not defs:
+            units.append((float(final[i]), i, -1))
+            continue
+        file_flow = {}
+        for j, d in enumerate(defs):
+            sid = symbols.get(d[0])
+            file_flow[j] = flow.get((i, sid), 0.0) if sid is not None else 0.0
+        top_flow = max(file_flow.values()) or 1.0
+        for j, d in enumerate(defs):
+            named = d[0].lower() in scores.mentioned
+            weight = final[i] * (0.4 + 0.6 * file_flow[j] / top_flow + 2.0 * named + 0.3 * (d[4] < 0))
+            units.append((float(weight), i, j))
+    units.sort(key=lambda u: (-u[0], corpus.paths[u[1]], u[2]))
+    return units
+
+
+_defs_memo: dict[int, list[tuple]] = {}
+
+
+def _defs(corpus: Corpus, i: int) -> list[tuple]:
+    blob = corpus.records[i][DEFS]
+    key = id(blob)
+    found = _defs_memo.get(key)
+    if found is None or found[0] is not blob:
+        defs = marshal.loads(blob) if blob else []
+        if len(_defs_memo) > 4096:
+            _defs_memo.clear()
+        _defs_memo[key] = found = (blob, defs)
+    return found[1]
+
+
+def _render(corpus: Corpus, scores: Scores, units: list[tuple[float, int, int]]) -> str:
+    chosen: dict[int, set[int]] = {}
+    for _, i, j in units:
+        chosen.setdefault(i, set())
+        if j >= 0:
+            defs = _defs(corpus, i)
+            while j >= 0 and j not in chosen[i]:  # a definition shows with its enclosing headers
+                chosen[i].add(j)
+                j = defs[j][4]
+    files = sorted(chosen, key=lambda i: (-scores.final[i], corpus.paths[i]))
+    out: list[str] = []
+    for i in files:
+        out.append(f"{corpus.paths[i]}:")
+        defs = _defs(corpus, i)
+        last_line = -1
+        for j in sorted(chosen[i], key=lambda j: (defs[j][2], j)):
+            header = defs[j][5]
+            line = defs[j][2]
+            if line > last_line + 1:
+                out.append(GAP)
+            out.append(header)
+            last_line = line + header.count("\n")
+        if chosen[i]:
+            out.append(GAP)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,96 @@
+"""Lexical terms shared by the index and the query: identifier splitting
+(camelCase, snake_case, digits), lower-casing and a light suffix stemmer, so
+`getUserNames`, `get_user_name` and "user names" meet on the same terms."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+IDENT_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+# Words an instruction uses that say nothing about where code lives.
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could do does doing done for from has have
+    how i if in into is it its it's make makes me must my no not of on or our please
+    should so such than that the their them then there these they this those to too
+    use used using was we were what when where which while who why will with would you
+    your add adds added change changes changed fix fixes fixed update updates updated
+    instead also new now currently file files code function method class""".split()
+)
+
+_split_memo: dict[str, tuple[str, ...]] = {}
+
+
+def stem(word: str) -> str:
+    """A tiny, consistent suffix stripper (not linguistics: both sides agree)."""
+    n = len(word)
+    if n > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if n > 5 and word.endswith("ing"):
+        return word[:-3]
+    if n > 4 and word.endswith("ed") and not word.endswith("eed"):
+        return word[:-2]
+    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def split_identifier(ident: str) -> tuple[str, ...]:
+    """Terms of one identifier: the whole (lower, stemmed) plus its parts."""
+    found = _split_memo.get(ident)
+    if found is not None:
+        return found
+    whole = ident.strip("_").lower()
+    terms: list[str] = []
+    if len(whole) >= 2:
+        terms.append(stem(whole))
+    parts = [p.lower() for piece in ident.split("_") for p in _PARTS.findall(piece)]
+    if len(parts) > 1:
+        for part in parts:
+            if len(part) >= 2 and not part.isdigit():
+                term = stem(part)
+                if term not in terms:
+                    terms.append(term)
+    result = tuple(terms)
+    if len(_split_memo) < 500_000:
+        _split_memo[ident] = result
+    return result
+
+
+_bytes_memo: dict[bytes, tuple[str, ...]] = {}
+
+
+def content_terms(data: bytes) -> tuple[dict[str, int], int]:
+    """Term frequencies of a file's bytes, and the document length in terms."""
+    memo = _bytes_memo
+    terms: dict[str, int] = {}
+    get = terms.get
+    for tok, n in Counter(IDENT_BYTES.findall(data)).items():
+        split = memo.get(tok)
+        if split is None:
+            split = split_identifier(tok.decode("ascii"))
+            if len(memo) < 500_000:
+                memo[tok] = split
+        for term in split:
+            terms[term] = get(term, 0) + n
+    return terms, sum(terms.values())
+
+
+def path_terms(path: str) -> list[str]:
+    """Terms of a repo-relative path: directories, stem and extension words."""
+    return list(dict.fromkeys(t for word in IDENT.findall(path.replace("-", "_")) for t in split_identifier(word)))
+
+
+def query_terms(text: str) -> list[str]:
+    """Terms of an instruction, in first-seen order, without stopwords."""
+    out: list[str] = []
+    for word in IDENT.findall(text):
+        if word.lower() in STOPWORDS:
+            continue
+        for term in split_identifier(word):
+            if term not in out and term not in STOPWORDS:
+                out.append(term)
+    return out
