@@ -298,3 +298,13 @@ def test_inherited_git_env_is_ignored(dirty_repo, monkeypatch):
     monkeypatch.delenv("GIT_INDEX_FILE")
     monkeypatch.delenv("GIT_WORK_TREE")
     assert fingerprint(dirty_repo) == before
+
+
+def test_failed_open_leaves_nothing_behind(make_repo, tmp_path):
+    repo = make_repo({"a": "1\n"})
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x")
+    with pytest.raises(WorkspaceError):
+        Workspace.open(repo, run_id="fail", base_dir=blocker / "wt")
+    assert git(repo, "for-each-ref", "refs/codeagent") == ""
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1

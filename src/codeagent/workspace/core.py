@@ -137,8 +137,8 @@ class Workspace:
         user.git.run("update-ref", f"refs/codeagent/{run_id}/base", base)
         try:
             _add_worktree(user, path, base, run_id)
-        except Exception:
-            user.git.run("update-ref", "-d", f"refs/codeagent/{run_id}/base", check=False)
+        except BaseException:  # a half-made worktree (disk full, Ctrl-C) leaves nothing behind
+            remove_run(user, run_id, path)
             raise
         return cls(user, run_id, path, base)
 
@@ -274,7 +274,10 @@ _DIFF = ("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--
 def _add_worktree(user: UserRepo, path: Path, commit: str, run_id: str) -> None:
     """A detached, locked worktree at `commit`. Checked out by a runner pinned to the
     new worktree's own index (never an inherited GIT_INDEX_FILE)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create the worktree at {path}: {exc.strerror}") from None
     user.git.run("worktree", "add", "--detach", "--no-checkout", "-q", str(path), commit)
     user.git.run("worktree", "lock", "--reason", lock_reason(run_id), str(path), check=False)
     admin = read_gitfile(path)
