@@ -143,8 +143,11 @@ def _python(root: Path) -> TestCommand | None:
             return TestCommand(unittest_cmd, "unittest", f"{name} runs `-m unittest`")
         if re.search(r"\bpytest\b", text):
             return TestCommand(pytest_cmd, "pytest", f"{name} runs pytest")
-    if any(re.search(r"^\s*(import pytest|from pytest)", _read(p), re.M) for p in test_files[:200]):
+    texts = [_read(p) for p in test_files[:200]]
+    if any(re.search(r"^\s*(import pytest|from pytest)", t, re.M) for t in texts):
         return TestCommand(pytest_cmd, "pytest", "test files import pytest")
+    if any(re.search(r"^(async )?def test_", t, re.M) for t in texts):
+        return TestCommand(pytest_cmd, "pytest", "test files hold plain test functions (pytest style)")
     if test_files:
         return TestCommand(unittest_cmd, "unittest", "Python test files that use only unittest")
     return None

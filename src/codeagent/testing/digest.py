@@ -91,7 +91,7 @@ def _case_block(case: TestCase, diff: TestDiff | None, root: str) -> str:
     message = case.message.strip() or "(no message)"
     lines.append(_indent(_clip(message, 400)))
     e_lines = [ln[1:].strip() for ln in detail.splitlines() if ln.startswith("E ")]
-    extra = [ln for ln in e_lines if ln and ln not in message][:8]
+    extra = [ln for ln in e_lines if ln and ln not in message][:8] or _after_message(detail, message)
     lines += [_indent(ln) for ln in extra]
     frames = render_frames(find_frames(detail, root))
     if frames:
@@ -103,6 +103,25 @@ def _case_block(case: TestCase, diff: TestDiff | None, root: str) -> str:
         lines.append("  output (tail):")
         lines.append(_indent(_tail(captured, 400), "    "))
     return "\n".join(lines)
+
+
+def _after_message(detail: str, message: str, limit: int = 6) -> list[str]:
+    """The lines right after the message in the failure text (e.g. Rust's left/right values)."""
+    head = message.splitlines()[0].strip() if message.strip() else ""
+    lines = detail.splitlines()
+    start = next((i for i, ln in enumerate(lines) if head and head in ln), None)
+    if start is None:
+        return []
+    out = []
+    for line in lines[start + 1:]:
+        text = line.strip()
+        if not text or text.startswith(("note:", "stack backtrace:", "Traceback", "at ", "File ")):
+            break
+        if text not in message:
+            out.append(text)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _split_captured(output: str) -> tuple[str, str]:

@@ -60,13 +60,15 @@ def _case(name: str, outcome: str, detail: str) -> TestCase:
 
 
 def _compile_errors(text: str) -> list[str]:
+    """Compiler diagnostics (they point at source with `-->`), not cargo's own summary lines."""
     errors, block = [], None
     for line in text.splitlines():
-        if COMPILE_ERROR.match(line) and "could not compile" not in line:
+        if COMPILE_ERROR.match(line):
             block = [line]
             errors.append(block)
         elif block is not None and line.strip():
             block.append(line)
         else:
             block = None
-    return [clip("\n".join(b), 2000) for b in errors[:20]]
+    real = [b for b in errors if b[0].startswith("error[") or any(" --> " in ln for ln in b)]
+    return [clip("\n".join(b), 2000) for b in real[:20]]
