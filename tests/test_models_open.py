@@ -121,3 +121,15 @@ def test_credentials_in_the_base_url_are_not_shown():
         model.complete([Message("user", "hi")], [])
     assert f"http://127.0.0.1:{port}/v1" in str(info.value)
     assert "hunter2pass" not in str(info.value) and "hunter2pass" not in repr(model)
+
+
+def test_open_model_reports_retries(openai_server):
+    from openai_server import error
+
+    heard = []
+    model = open_model(Settings(model="m", base_url=openai_server.base_url),
+                       on_retry=lambda n, delay, why: heard.append((n, why)))
+    model.backoff_base = 0.001
+    openai_server.push(error(502, "bad gateway"), Turn(text="ok"))
+    assert model.complete([Message("user", "hi")], []).message.content == "ok"
+    assert heard == [(1, f"model endpoint {openai_server.base_url} (HTTP 502): bad gateway")]

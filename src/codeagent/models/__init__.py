@@ -16,6 +16,7 @@ from codeagent.models.base import DeltaCallback, Message, Model, ModelReply, Too
 
 if TYPE_CHECKING:
     from codeagent.config import Settings
+    from codeagent.models.openai_compat import RetryCallback
 
 __all__ = [
     "DeltaCallback", "Message", "Model", "ModelReply", "ToolCall", "ToolSpec", "Usage",
@@ -34,10 +35,11 @@ name one with --model NAME, CODEAGENT_MODEL=NAME, or model = "NAME" in .codeagen
   (--base-url sets the endpoint for one run.) No model at hand? `codeagent demo` runs offline."""
 
 
-def open_model(settings: "Settings") -> Model:
+def open_model(settings: "Settings", *, on_retry: "RetryCallback | None" = None) -> Model:
     """The model the settings name, ready to call. Raises ModelUnavailableError when
     none is configured (or OpenAI is meant but no key is set), ConfigError for a bad
-    price table."""
+    price table. `on_retry(attempt, delay_seconds, reason)` hears about each retry
+    (e.g. to emit a `warning` event)."""
     from codeagent.models.openai_compat import OpenAIModel
     from codeagent.models.pricing import check_prices
 
@@ -61,6 +63,7 @@ def open_model(settings: "Settings") -> Model:
         stream=settings.stream,
         context_window=settings.context_window,
         prices=settings.prices,
+        on_retry=on_retry,
     )
 
 
