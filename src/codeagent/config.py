@@ -23,6 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from codeagent.errors import ConfigError
 
 SECRET_KEYS = {"api_key"}
+DEFAULT_PRECOMMIT_SKIP = (
+    "*.md", "*.rst", "*.adoc", "README*", "LICENSE*", "COPYING*", "AUTHORS*", "CHANGELOG*",
+    "*.png", "*.jpg", "*.jpeg", "*.gif", "*.svg", "*.ico", "*.webp", "*.pdf",
+)
 
 
 class PrecommitSettings(BaseModel):
@@ -33,6 +37,10 @@ class PrecommitSettings(BaseModel):
     linters: list[str] = Field(default_factory=list, description="Extra check commands run on the staged snapshot.")
     block_severity: str = Field("high", description="In review mode, block on findings at or above: low | medium | high.")
     block_on_model_error: bool = Field(False, description="Block the commit when the model is unreachable.")
+    skip_paths: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PRECOMMIT_SKIP),
+        description="Globs of staged paths no check covers (docs, images); a commit touching only these passes at once.",
+    )
 
 
 class Settings(BaseModel):

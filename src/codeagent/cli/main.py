@@ -13,12 +13,16 @@ from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError
 # One line per command module; each defines `register(app: typer.Typer)`.
 COMMAND_MODULES = [
     "codeagent.cli.config_cmd",
+    "codeagent.cli.context_cmd",
     "codeagent.cli.apply_cmd",
     "codeagent.cli.test_cmd",
     "codeagent.cli.hook_cmd",
     "codeagent.cli.run_cmd",
     "codeagent.cli.demo_cmd",
     "codeagent.cli.batch_cmd",
+    "codeagent.cli.exec_cmd",
+    "codeagent.cli.doctor",
+    "codeagent.cli.sessions_cmd",
 ]
 
 app = typer.Typer(
@@ -39,7 +43,8 @@ def build_app() -> typer.Typer:
 def main() -> None:
     build_app()
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # typer.Exit(n) comes back as n here, not raised
+        sys.exit(rc if isinstance(rc, int) else 0)
     except CodeAgentError as exc:
         from codeagent.cli.output import error
 
