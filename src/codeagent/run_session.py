@@ -176,7 +176,7 @@ class RunSession:
         self.counters.steps += 1
         self.counters.usage.add(usage)
         self.state.plan = plan
-        self.bus.emit("plan", **plan.to_dict())
+        self.bus.emit("plan", steps=plan.to_dict()["steps"], revision=plan.revision)
         self.conv.task.content = render("task.md.j2", self.repo, instruction=self.request.instruction,
                                         plan=plan.render())
         return None
@@ -236,7 +236,7 @@ class RunSession:
                            session_dir=log.dir, patch_path=patch_path)
         if status == "done" and diff and req.apply != "none":
             self._apply_back(result)
-        self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan")},
+        self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan", "kind")},
                       usage=dataclasses.asdict(result.usage))
         log.save_result(result.to_dict())
         log.mark_status(status)

@@ -165,7 +165,7 @@ class Agent:
         except ValueError as exc:
             return Observation(f"update_plan refused: {exc}", ok=False)
         self.state.plan = plan
-        self.bus.emit("plan", **plan.to_dict())
+        self.bus.emit("plan", steps=plan.to_dict()["steps"], revision=plan.revision)
         return Observation("plan updated:\n" + plan.render(), progress=False)
 
     def _finish(self, summary: str) -> Observation:
@@ -260,7 +260,8 @@ class Agent:
             plan = self.replan_fn(tried)
             if plan is not None:
                 self.state.plan = plan
-                self.bus.emit("replan", step=self.counters.steps, reason=reason, **plan.to_dict())
+                self.bus.emit("replan", step=self.counters.steps, reason=reason, steps=plan.to_dict()["steps"],
+                              revision=plan.revision)
                 return f"You were stuck ({reason}). New plan:\n{plan.render()}"
         self._finished = LoopOutcome(False, "stuck", reason)
         return ""
