@@ -69,9 +69,7 @@ class RunSession:
             self.resume_state = record.state
             if not self.resume_state:
                 raise ConfigError(f"session {req.resume_session} has no saved state to resume from")
-            self.log = SessionLog.reopen(record.dir, secrets=secrets) if hasattr(SessionLog, "reopen") else \
-                SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
-                                  config=s.model_dump(), secrets=secrets)
+            self.log = SessionLog.reopen(record.dir, secrets=secrets)
             self.workspace = Workspace.reopen(self.repo, self.resume_state["run_id"])
         else:
             run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -128,6 +126,7 @@ class RunSession:
                 return self._finish(outcome)
             if req.plan_only:
                 return self._finish(LoopOutcome(True, "planned", self.state.plan.render()), status="planned")
+            self._save_state(budget)
         tools = ToolBox(self.workspace.path, sandbox, EditEngine(self.workspace.path, validate_syntax=s.validate_syntax,
                         max_file_bytes=s.max_file_bytes), self.gate, self.log.dir / "outputs",
                         max_file_bytes=s.max_file_bytes, command_timeout=s.command_timeout)

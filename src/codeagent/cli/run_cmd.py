@@ -88,10 +88,10 @@ def register(app: typer.Typer) -> None:
         console = stderr_console()
         bus = EventBus()
         view = attach_renderer(bus, as_json, console)
-        request = RunRequest(repo=Path(record.meta["repo"]), instruction=state.get("instruction", ""),
+        request = RunRequest(repo=Path(record.info.repo), instruction=state.get("instruction", ""),
                              settings=settings, apply=state.get("apply", "worktree"), branch=state.get("branch"),
                              patch_path=Path(state["patch_path"]) if state.get("patch_path") else None,
-                             bus=bus, session_root=root, resume_session=record.meta["id"],
+                             bus=bus, session_root=root, resume_session=record.id,
                              confirm=None if (yes or as_json) else confirm_apply(console))
         result = _run(request, view)
         if as_json:
