@@ -8,8 +8,8 @@ cgroup v2 (a `codeagent` group under the unified root) when the hierarchy is wri
 otherwise `available()` is None and the bwrap backend falls back to rlimits (which do
 bind an unprivileged user inside the sandbox's user namespace).
 
-The command joins the group from its preexec hook by writing "0" to `cgroup.procs`
-through a descriptor opened before the fork, so nothing it forks escapes the count.
+The command's launcher shell joins the group (writes "0" to `cgroup.procs`) before it
+execs bwrap, so nothing the command forks escapes the count.
 """
 
 from __future__ import annotations
@@ -110,18 +110,16 @@ def available() -> Hierarchy | None:
 
 
 class CommandGroup:
-    """The cgroup(s) of one command: limits set, joined from preexec, removed after."""
+    """The cgroup(s) of one command: limits set, joined by its launcher, removed after."""
 
     def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int):
         self.hierarchy = hierarchy
         name = f"codeagent-{os.getpid()}-{next(_counter)}"
         self.dirs = [hierarchy.pids / name] if hierarchy.version == 2 else [hierarchy.pids / name, hierarchy.memory / name]
-        self._fds: list[int] = []
         try:
             for folder in self.dirs:
                 folder.mkdir()
             self._set_limits(pids_max, memory_bytes)
-            self._fds = [os.open(folder / "cgroup.procs", os.O_WRONLY) for folder in self.dirs]
         except OSError:
             self.remove()
             raise
@@ -136,10 +134,10 @@ class CommandGroup:
             (self.dirs[0] / "pids.max").write_text(str(pids_max))
             (self.dirs[1] / "memory.limit_in_bytes").write_text(str(memory_bytes))
 
-    def join(self) -> None:
-        """Called in the child between fork and exec: move the calling process in."""
-        for fd in self._fds:
-            os.write(fd, b"0")
+    @property
+    def procs_files(self) -> list[Path]:
+        """Writing "0" to each of these moves the writing process into the group."""
+        return [folder / "cgroup.procs" for folder in self.dirs]
 
     def _events(self, folder: Path, filename: str) -> dict[str, int]:
         try:
@@ -177,9 +175,6 @@ class CommandGroup:
                     pass
 
     def remove(self) -> None:
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
         for folder in self.dirs:
             for attempt in range(50):
                 try:

@@ -69,7 +69,6 @@ def execute(
     timeout: float,
     output_cap: int,
     kill: Callable[[subprocess.Popen], None],
-    preexec_fn: Callable[[], None] | None = None,
 ) -> Execution:
     """Run `argv`; `kill(proc)` must end the whole tree (called after exit too)."""
     start = time.monotonic()
@@ -77,7 +76,7 @@ def execute(
     buffer = CappedBuffer(output_cap)
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn,
+        stderr=subprocess.STDOUT, start_new_session=True,
     )
     timed_out = False
     try:
@@ -96,31 +95,54 @@ def execute(
     )
 
 
+def _exit_fd(proc: subprocess.Popen) -> int | None:
+    """A pidfd that turns readable when `proc` exits (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def _pump(proc: subprocess.Popen, buffer: CappedBuffer, deadline: float) -> bool:
-    """Read output until the main process exits and the pipe is idle; True on timeout."""
-    fd = proc.stdout.fileno()
+    """Read output until the main process has exited and the pipe is idle or closed.
+
+    Exit is seen through a pidfd in the same select as the output, so a short
+    command costs no polling delay; without pidfd it is polled every POLL_SECONDS.
+    Returns True when the deadline passed first.
+    """
+    out_fd, exit_fd = proc.stdout.fileno(), _exit_fd(proc)
+    exited = 0.0  # when the main process was seen to exit
     with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        open_pipe = True
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                return True
-            if open_pipe and sel.select(min(POLL_SECONDS, deadline - now)):
-                data = os.read(fd, READ_CHUNK)
-                if data:
-                    buffer.add(data)
-                    continue
-                open_pipe = False
-                sel.unregister(fd)
-            if not open_pipe:
-                try:
-                    proc.wait(timeout=max(deadline - time.monotonic(), 0))
-                    return False
-                except subprocess.TimeoutExpired:
+        sel.register(out_fd, selectors.EVENT_READ)
+        if exit_fd is not None:
+            sel.register(exit_fd, selectors.EVENT_READ)
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
                     return True
-            elif proc.poll() is not None:
-                return False  # exited; whatever it left holding the pipe is killed next
+                if exited and now - exited > DRAIN_SECONDS:
+                    return False  # something it left behind keeps writing; it is killed next
+                wait = deadline - now if exit_fd is not None else min(POLL_SECONDS, deadline - now)
+                ready = {key.fd for key, _ in sel.select(POLL_SECONDS if exited else wait)}
+                if out_fd in ready:
+                    data = os.read(out_fd, READ_CHUNK)
+                    if data:
+                        buffer.add(data)
+                        continue
+                    sel.unregister(out_fd)  # EOF: every writer is gone
+                    if exited or proc.poll() is not None:
+                        return False
+                    continue
+                if exit_fd in ready:
+                    sel.unregister(exit_fd)
+                    exited = time.monotonic()
+                    continue
+                if exited or (exit_fd is None and proc.poll() is not None):
+                    return False  # exited and output idle; leftovers holding the pipe are killed next
+        finally:
+            if exit_fd is not None:
+                os.close(exit_fd)
 
 
 def _drain(proc: subprocess.Popen, buffer: CappedBuffer, until: float) -> None:

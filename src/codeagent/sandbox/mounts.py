@@ -90,6 +90,10 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[
     for path in fs.ro_bind_try:
         plan.ro(path)
     plan.args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+    home = Path(os.path.expanduser("~"))
+    for rel in fs.home_ro_try:
+        if (home / rel).exists():
+            plan.args += ["--ro-bind", str((home / rel).resolve()), f"{SANDBOX_HOME}/{rel}"]
     path_entries: list[str] = []
     if fs.bind_python:
         for prefix in python_dirs():

@@ -42,6 +42,8 @@ class FilesystemProfile(BaseModel):
     ro_bind: list[str] = Field(default_factory=list, description="Bound read-only; each must exist.")
     ro_bind_try: list[str] = Field(default_factory=list, description="Bound read-only when present.")
     rw_bind: list[str] = Field(default_factory=list, description="Extra writable paths (beside workspace and scratch).")
+    home_ro_try: list[str] = Field(default_factory=list, description="Paths under the user's home bound "
+                                   "read-only at the same place under the fresh HOME, when present.")
     bind_python: bool = Field(True, description="Bind the running Python (and venv) read-only, first on PATH.")
     bind_path: bool = Field(True, description="Bind every directory on the caller's PATH read-only.")
 
@@ -51,6 +53,14 @@ class FilesystemProfile(BaseModel):
         for path in paths:
             if not path.startswith("/"):
                 raise ValueError(f"paths must be absolute, got {path!r}")
+        return paths
+
+    @field_validator("home_ro_try")
+    @classmethod
+    def _relative(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if path.startswith("/") or ".." in Path(path).parts or not path.strip("./"):
+                raise ValueError(f"paths must be relative to the home directory, got {path!r}")
         return paths
 
 

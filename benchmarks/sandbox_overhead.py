@@ -1,0 +1,91 @@
+"""What the bubblewrap sandbox costs per command.
+
+200 runs each of `true` and `python3 -c pass`: a plain subprocess (the baseline),
+the unsandboxed backend, and the bwrap backend (with its cgroup limits, and with
+rlimits only), over a real git worktree. Prints median and p95 in ms, the median
+added over the baseline and the ratio. Target: at most 15 ms median added.
+
+    python benchmarks/sandbox_overhead.py [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from codeagent.sandbox import open_sandbox
+
+COMMANDS = {"true": ["true"], "python3 -c pass": ["python3", "-c", "pass"]}
+
+
+def make_worktree(base: Path) -> Path:
+    repo, ws = base / "repo", base / "ws"
+    repo.mkdir()
+    run = lambda *args, cwd=repo: subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (repo / "a.py").write_text("x = 1\n")
+    run("add", "-A")
+    run("-c", "user.email=b@b", "-c", "user.name=bench", "commit", "-qm", "init")
+    run("worktree", "add", "-q", "--detach", str(ws), "HEAD")
+    return ws
+
+
+def timed(fn, runs: int) -> list[float]:
+    fn()  # warm-up
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[int(len(samples) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    runs = parser.parse_args().runs
+    base = Path(tempfile.mkdtemp(prefix="codeagent-bench-"))
+    try:
+        ws = make_worktree(base)
+        nocg = base / "nocgroup.toml"
+        nocg.write_text('extends = "default"\n[limits]\nuse_cgroup = false\n')
+        backends = {
+            "plain subprocess": None,
+            "none backend": open_sandbox("none", ws, scratch=base / "s0"),
+            "bwrap backend": open_sandbox("bwrap", ws, scratch=base / "s1"),
+            "bwrap, rlimits only": open_sandbox("bwrap", ws, scratch=base / "s2", profile=str(nocg)),
+        }
+        python = str(Path(sys.executable).resolve().parent)
+        print(f"runs per cell: {runs}; limits in the bwrap backend: "
+              f"{'cgroup' if backends['bwrap backend'].cgroup else 'rlimits'}; python3 from {python}")
+        print(f"{'command':<18}{'backend':<22}{'median ms':>10}{'p95 ms':>9}{'added ms':>10}{'ratio':>7}")
+        for label, argv in COMMANDS.items():
+            baseline = None
+            for name, box in backends.items():
+                if box is None:
+                    env = {"PATH": f"{python}:/usr/bin:/bin"}
+                    fn = lambda: subprocess.run(argv, cwd=ws, env=env, stdin=subprocess.DEVNULL,  # noqa: E731
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
+                else:
+                    fn = lambda box=box: box.run(argv)  # noqa: E731
+                samples = timed(fn, runs)
+                median = statistics.median(samples)
+                baseline = baseline if baseline is not None else median
+                print(f"{label:<18}{name:<22}{median:>10.2f}{p95(samples):>9.2f}"
+                      f"{median - baseline:>10.2f}{median / baseline:>7.2f}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
