@@ -7,6 +7,7 @@ interrupted or killed can be continued with `codeagent resume`."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +34,9 @@ from codeagent.testing import TestCommand, TestReport, TestRunner, detect_test_c
 from codeagent.workspace import Workspace
 
 
+_GIT_LOCK = threading.Lock()  # worktree add/remove in one repo from parallel attempts
+
+
 class RunSession:
     def __init__(self, request: RunRequest, model, bus: EventBus, repo: Path):
         self.request, self.model, self.bus, self.repo = request, model, bus, repo
@@ -41,6 +45,9 @@ class RunSession:
         self.workspace: Workspace | None = None
         self.log: SessionLog | None = None
         self.resume_state: dict[str, Any] | None = None
+        self.gate = TestGate(None, None, [])
+        self.state = WorkingState(goal=request.instruction)
+        self.counters = LoopCounters()
 
     @classmethod
     def start(cls, request: RunRequest) -> "RunSession":
@@ -75,7 +82,8 @@ class RunSession:
             run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
             self.log = SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
                                          config=s.model_dump(), secrets=secrets)
-            self.workspace = Workspace.open(self.repo, run_id=run_id, snapshot=req.snapshot)
+            with _GIT_LOCK:
+                self.workspace = Workspace.open(self.repo, run_id=run_id, snapshot=req.snapshot)
         self.bus.subscribe(self.log.write)
         self.log.mark_status("running")
 
@@ -232,15 +240,17 @@ class RunSession:
                            tests_after=self.gate.last.report.summary() if self.gate.last else None,
                            usage=self.counters.usage, steps=self.counters.steps,
                            wall_time=round(time.monotonic() - self.started, 3), session_id=log.id,
-                           session_dir=log.dir, patch_path=patch_path)
+                           session_dir=log.dir, patch_path=patch_path, run_id=ws.run_id,
+                           regressions=list(self.gate.last.diff.regressions) if self.gate.last else [])
         if status == "done" and diff and req.apply != "none":
             self._apply_back(result)
         self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan", "kind")},
                       usage=dataclasses.asdict(result.usage))
         log.save_result(result.to_dict())
         log.mark_status(status)
-        if status != "interrupted":
-            ws.close()
+        if status != "interrupted" and not req.keep_workspace:
+            with _GIT_LOCK:
+                ws.close()
         return result
 
     def _apply_back(self, result: RunResult) -> None:

@@ -35,6 +35,7 @@ class RunRequest:
     bus: EventBus | None = None
     confirm: Callable[[str], bool] | None = None  # asked with the diff summary before apply-back
     resume_session: str | None = None
+    keep_workspace: bool = False  # leave the worktree for the caller (best-of-n applies the winner)
 
 
 @dataclass
@@ -54,6 +55,9 @@ class RunResult:
     session_dir: Path | None = None
     patch_path: Path | None = None
     applied: bool = False
+    regressions: list[str] = field(default_factory=list)
+    run_id: str | None = None  # the workspace's id (Workspace.reopen)
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # best-of-n: every attempt, and why this one
     kind: str = "run_result"
 
     def to_dict(self) -> dict[str, Any]:

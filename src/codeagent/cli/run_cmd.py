@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                              plan_only=plan_only, bus=bus,
                              session_root=Path(settings.session_dir) if settings.session_dir else None,
                              confirm=None if (yes or as_json) else confirm_apply(console))
-        result = _run(request, view)
+        result = _run(request, view, attempts=settings.attempts)
         if as_json:
             emit_json({"kind": "result", **{k: v for k, v in result.to_dict().items() if k != "usage"},
                        "usage": result.usage.__dict__})
@@ -101,8 +101,17 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(result.exit_code)
 
 
-def _run(request: RunRequest, view):
+def _run(request: RunRequest, view, attempts: int = 1):
+    def go():
+        if attempts <= 1:
+            return run_task(request)
+        from codeagent.best_of import run_best_of
+        from codeagent.models import open_model
+
+        open_model(request.settings)  # fail fast (exit 3) before any attempt starts
+        return run_best_of(request, attempts, lambda i: open_model(request.settings))
+
     if view is None:
-        return run_task(request)
+        return go()
     with view:
-        return run_task(request)
+        return go()
