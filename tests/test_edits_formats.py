@@ -162,31 +162,62 @@ def test_each_format_applies_end_to_end(tmp_path, text):
     assert target.read_text() == "def f():\n    return 2\n"
 
 
-def cli(args, cwd, stdin=""):
-    return subprocess.run([sys.executable, "-m", "codeagent.cli.main", "apply", *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+@pytest.fixture
+def cli(monkeypatch):
+    """Run `codeagent apply ARGS` in-process in a directory: (exit code, stdout, stderr)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from codeagent.cli import apply_cmd
+
+    app = typer.Typer()
+    apply_cmd.register(app)
+
+    @app.callback()
+    def _root() -> None:  # keep `apply` a subcommand, as in the real app
+        pass
+
+    def run(args, cwd, stdin=""):
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(app, ["apply", *args], input=stdin)
+        code = getattr(result.exception, "exit_code", result.exit_code) if result.exception else result.exit_code
+        return code, result.stdout, str(result.exception or "")
+
+    return run
 
 
-def test_cli_apply_exit_codes_dry_run_and_json(make_repo):
+def test_cli_apply_exit_codes_dry_run_and_json(make_repo, cli):
     repo = make_repo({"src/app.py": "def f():\n    return 1\n", "old.txt": "gone\n"})
     good = SEARCH_REPLACE.split("And a second")[0]
-    dry = cli(["--dry-run"], repo, good)
-    assert dry.returncode == 0, dry.stderr
-    assert "+    return 2" in dry.stdout and "return 1" in (repo / "src/app.py").read_text()
-    done = cli(["-", "--json"], repo, good)
-    assert done.returncode == 0
-    report = json.loads(done.stdout)
+    code, out, _ = cli(["--dry-run"], repo, good)
+    assert code == 0
+    assert "+    return 2" in out and "return 1" in (repo / "src/app.py").read_text()
+    code, out, _ = cli(["-", "--json"], repo, good)
+    assert code == 0
+    report = json.loads(out)
     assert report["kind"] == "apply_report" and report["written"] and report["files_changed"] == ["src/app.py"]
-    refused = cli(["--json"], repo, good)  # old text no longer there
-    assert refused.returncode == 1 and not json.loads(refused.stdout)["ok"]
-    (repo / "edits.diff").write_text(UNIFIED.split("@@ -40")[0].replace("return 1", "return 2").replace("+    return 2\n", "+    return 3\n", 1))
-    from_file = cli(["edits.diff", "--format", "unified"], repo)
-    assert from_file.returncode == 0, from_file.stderr
-    assert "return 3" in (repo / "src/app.py").read_text()
+    code, out, _ = cli(["--json"], repo, good)  # old text no longer there
+    assert code == 1 and not json.loads(out)["ok"]
+    diff = "--- a/src/app.py\n+++ b/src/app.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 2\n+    return 3\n"
+    (repo / "edits.diff").write_text(diff)
+    code, _, _ = cli(["edits.diff", "--format", "unified"], repo)
+    assert code == 0 and "return 3" in (repo / "src/app.py").read_text()
 
 
-def test_cli_apply_refuses_nothing_found_and_bad_usage(make_repo):
+def test_cli_apply_refuses_nothing_found_and_bad_usage(make_repo, cli):
     repo = make_repo({"a.txt": "a\n"})
-    assert cli([], repo, "no edits here").returncode == 1
-    missing = cli(["nope.txt", "--format", "unified"], repo)
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert cli([], repo, "no edits here")[0] == 1
+    code, _, error = cli(["nope.txt"], repo)
+    assert code == 2 and "cannot read" in error
+    code, _, error = cli(["--format", "bogus"], repo, "x")
+    assert code == 2 and "unknown --format" in error
+
+
+@pytest.mark.slow
+def test_the_real_entry_point_maps_refusal_to_exit_1(make_repo):
+    repo = make_repo({"a.txt": "a\n"})
+    edit = "a.txt\n<<<<<<< SEARCH\nzzz\n=======\nb\n>>>>>>> REPLACE\n"
+    done = subprocess.run([sys.executable, "-m", "codeagent.cli.main", "apply"], cwd=repo, input=edit,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "not found" in done.stderr
+    assert (repo / "a.txt").read_text() == "a\n"

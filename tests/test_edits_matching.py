@@ -55,6 +55,8 @@ APPLIES = [
     ("dedented", "def get(self, key):\n    return self.items.get(key)\n",
      "def get(self, key):\n    if key is None:\n        return None\n    return self.items.get(key)\n", "indentation",
      {"        return self.items.get(key)": "        if key is None:\n            return None\n        return self.items.get(key)"}),
+    ("dedented-one-line-becomes-two", "self.root = root\n", "self.root = root\nself.size = 0\n", "indentation",
+     {"        self.root = root": "        self.root = root\n        self.size = 0"}),
     ("over-indented", "            self.root = root\n            self.items = {}\n",
      "            self.root = root\n            self.items = dict()\n", "indentation",
      {"        self.items = {}": "        self.items = dict()"}),

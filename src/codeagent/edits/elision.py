@@ -1,7 +1,9 @@
 """The elision layer: a line in `old` such as `...`, `# ...` or
 `// ... existing code ...` stands for unchanged lines of the file. Each run of real
-lines between markers must match in order; `new` must carry the same number of
-markers, and each marker in `new` is replaced by exactly the lines it stood for."""
+lines between markers must match in order, each run at its nearest place after the
+previous one; of spans ending at the same line the shortest is meant. `new` must carry
+the same number of markers, and each marker in `new` is replaced by exactly the lines
+it stood for."""
 
 from __future__ import annotations
 
@@ -49,7 +51,12 @@ def match_elided(lines: Lines, old_lines: list[str], new_lines: list[str]) -> "l
                     f"{len(new_segs) - 1}; keep the same markers in new (each stands for the same lines) "
                     "or write out the elided lines")
     spans = [s for s in (_follow(lines, old_segs, first) for first in _windows(lines, old_segs[0], 0)) if s]
-    return [_build(lines, old_segs, new_segs, span) for span in spans]
+    innermost: dict[int, list[int]] = {}
+    for span in spans:  # spans ending at the same line: '...' means the shortest one
+        end = span[-1]
+        if end not in innermost or span[0] > innermost[end][0]:
+            innermost[end] = span
+    return [_build(lines, old_segs, new_segs, span) for span in innermost.values()]
 
 
 def _windows(lines: Lines, seg: list[str], start: int) -> list[int]:

@@ -19,8 +19,12 @@ NOT_WRITTEN = "Not written (another edit in this batch was refused): "
 
 
 class EditEngine:
-    def __init__(self, root: Path, *, validate_syntax: bool = True, max_file_bytes: int = 1_000_000):
+    def __init__(
+        self, root: Path, *, validate_syntax: bool = True, max_file_bytes: int = 1_000_000, durable: bool = True
+    ):
+        """durable: fsync each file before renaming it into place (survives power loss, costs a disk flush)."""
         self.root = Path(os.path.realpath(root))
+        self.durable = durable
         self.validate_syntax = validate_syntax
         self.max_file_bytes = max_file_bytes
 
@@ -63,7 +67,7 @@ class EditEngine:
             return ApplyReport(False, results, changed, written=False, dry_run=dry_run)
         if dry_run or not payloads:
             return ApplyReport(True, results, changed, written=False, dry_run=dry_run)
-        error = _commit(payloads)
+        error = _commit(payloads, self.durable)
         if error:
             return ApplyReport(False, [*results, EditResult(False, "", error)], changed, written=False)
         return ApplyReport(True, results, changed, written=True)
@@ -101,7 +105,7 @@ class EditEngine:
         return None
 
 
-def _commit(payloads: list[tuple[Staged, bytes | None]]) -> str | None:
+def _commit(payloads: list[tuple[Staged, bytes | None]], durable: bool) -> str | None:
     """Write new contents, then delete removed files; on an OS error restore what was done."""
     done: list[Staged] = []
     ordered = [p for p in payloads if p[1] is not None] + [p for p in payloads if p[1] is None]
@@ -110,7 +114,7 @@ def _commit(payloads: list[tuple[Staged, bytes | None]]) -> str | None:
             if data is None:
                 staged.real.unlink()
             else:
-                textfile.write_atomic(staged.real, data, staged.style.mode)
+                textfile.write_atomic(staged.real, data, staged.style.mode, durable=durable)
             done.append(staged)
     except OSError as exc:
         for staged in reversed(done):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from codeagent.edits.elision import match_elided
 from codeagent.edits.lines import Lines, base_indent, block_lines, relative
-from codeagent.edits.merge import line_match
+from codeagent.edits.merge import keep_file_whitespace, line_match
 
 FUZZY_THRESHOLD = 0.95
 FUZZY_RIVAL = 0.90  # a second window this similar makes a fuzzy match ambiguous
@@ -79,10 +79,15 @@ def locate(
 
 def _exact(lines: Lines, old: str, new: str) -> list[Match]:
     found, text = [], lines.text
+    if old.endswith("\n") and new.endswith("\n") and any(line != line.rstrip() for line in new.split("\n")):
+        new = "".join(line + "\n" for line in keep_file_whitespace(block_lines(old), block_lines(new)))
+    multiline = "\n" in old.rstrip("\n") or "\n" in new.rstrip("\n")
     at = text.find(old)
     while at != -1 and old:
         first, last = lines.line_of(at), lines.line_of(max(at, at + len(old) - 1))
-        found.append(Match(at, at + len(old), new, "exact", first, last - first + 1))
+        prefix = text[lines.starts[first] : at]
+        if not (multiline and prefix and not prefix.strip()):  # indentation left out: not exact
+            found.append(Match(at, at + len(old), new, "exact", first, last - first + 1))
         at = text.find(old, at + len(old))
     return found
 

@@ -28,6 +28,22 @@ def merge_lines(old_lines: list[str], new_lines: list[str], window: list[str]) -
     return out
 
 
+def keep_file_whitespace(old_lines: list[str], new_lines: list[str]) -> list[str]:
+    """For an exact match: a line the model kept (equal but for trailing whitespace) takes
+    the shorter of its two versions, so copied context never gains trailing spaces while
+    an edit that strips them still does."""
+    matcher = difflib.SequenceMatcher(
+        None, [line.rstrip() for line in old_lines], [line.rstrip() for line in new_lines], autojunk=False
+    )
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend(min(a, b, key=len) for a, b in zip(old_lines[i1:i2], new_lines[j1:j2]))
+        elif tag in ("replace", "insert"):
+            out.extend(new_lines[j1:j2])
+    return out
+
+
 def line_match(lines: Lines, first: int, old_lines: list[str], new_lines: list[str], layer: str) -> "Match":
     from codeagent.edits.matching import Match
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from codeagent.edits.data import Edit, EditResult
 from codeagent.edits.errors import PathRefused
 from codeagent.edits.matching import Miss, locate
 from codeagent.edits.paths import display_path, resolve_in_workspace
+
+
+TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
 @dataclass
@@ -104,8 +108,10 @@ class Transaction:
         if isinstance(found, Miss):
             message = feedback.miss(label, staged.rel, found, text, old, from_tool=edit.source == "edit_file")
             return EditResult(False, staged.rel, message, layer=found.layer)
+        clean = not TRAILING_SPACE.search(staged.before or "")
         for match in sorted(found, key=lambda m: m.start, reverse=True):
-            text = text[: match.start] + match.replacement + text[match.end :]
+            replacement = _strip_trailing(match.replacement, text[match.end : match.end + 1]) if clean else match.replacement
+            text = text[: match.start] + replacement + text[match.end :]
         layer = "whitespace" if folded and found[0].layer == "exact" else found[0].layer
         first = found[0]
         new_count = first.replacement.count("\n") + (0 if first.replacement.endswith("\n") else 1)
@@ -130,6 +136,8 @@ class Transaction:
         if not 1 <= at <= len(lines) + 1:
             raise Refused(f"{label} was not applied: line {at} is outside {staged.rel} ({len(lines)} lines).")
         added = _with_final_newline(edit.new.replace("\r\n", "\n")).split("\n")[:-1]
+        if not TRAILING_SPACE.search(staged.before or ""):
+            added = [line.rstrip(" \t") for line in added]
         text = "".join(line + "\n" for line in lines[: at - 1] + added + lines[at - 1 :])
         message = f"Edited {staged.rel}: inserted {len(added)} line(s) at line {at}."
         return self._commit_text(index, staged, text, message, "line-hint", at, at + len(added) - 1)
@@ -180,6 +188,13 @@ class Transaction:
 def _diff(rel: str, before: str, after: str) -> str:
     lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{rel}", f"b/{rel}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _strip_trailing(replacement: str, after: str) -> str:
+    """Drop trailing spaces and tabs the new text adds at line ends (for files that have none)."""
+    parts = replacement.split("\n")
+    last = len(parts) - 1 if after in ("\n", "") else len(parts) - 2
+    return "\n".join(part.rstrip(" \t") if k <= last else part for k, part in enumerate(parts))
 
 
 def _with_final_newline(text: str) -> str:

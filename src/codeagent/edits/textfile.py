@@ -89,15 +89,16 @@ def read(path: Path) -> tuple[bytes, TextFile]:
     return data, decode(data, stat.S_IMODE(path.stat().st_mode))
 
 
-def write_atomic(path: Path, data: bytes, mode: int | None) -> None:
-    """Write via a temp file in the same directory and rename over `path`."""
+def write_atomic(path: Path, data: bytes, mode: int | None, *, durable: bool = True) -> None:
+    """Write via a temp file in the same directory and rename over `path` (fsync first if durable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".codeagent-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mode is None:
             umask = os.umask(0)
             os.umask(umask)

@@ -20,11 +20,9 @@ FORMAT_NAMES = ("auto", *FORMATS)
 
 
 def detect_format(text: str) -> str | None:
-    """The format `text` is written in (patch > search-replace > unified), or None."""
-    for name, module in FORMATS.items():
-        if module.detect(text):
-            return name
-    return None
+    """The format whose first marker comes first in `text` (so a block may quote another format), or None."""
+    found = [(at, name) for name, module in FORMATS.items() if (at := module.detect(text)) is not None]
+    return min(found)[1] if found else None
 
 
 def parse_edits(text: str, fmt: str = "auto") -> list[Edit]:

@@ -26,8 +26,9 @@ FILE_OP = re.compile(r"^\*\*\* (Add|Delete|Update) File:\s*(.+?)\s*$")
 MOVE = re.compile(r"^\*\*\* Move to:\s*(.+?)\s*$")
 
 
-def detect(text: str) -> bool:
-    return any(line.strip() == BEGIN for line in text.split("\n"))
+def detect(text: str) -> int | None:
+    """Index of the first line that opens a patch, or None."""
+    return next((i for i, line in enumerate(text.split("\n")) if line.strip() == BEGIN), None)
 
 
 def parse(text: str) -> list[Edit]:

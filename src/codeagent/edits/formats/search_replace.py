@@ -26,8 +26,9 @@ TAIL = re.compile(r"^\s*>{5,9}\s?REPLACE\b")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
-def detect(text: str) -> bool:
-    return any(HEAD.match(line) for line in text.split("\n"))
+def detect(text: str) -> int | None:
+    """Index of the first SEARCH line, or None."""
+    return next((i for i, line in enumerate(text.split("\n")) if HEAD.match(line)), None)
 
 
 def parse(text: str) -> list[Edit]:

@@ -15,12 +15,11 @@ HUNK = re.compile(r"^@@+\s*(?:-(\d+)(?:,(\d+))?\s+\+(\d+)(?:,(\d+))?)?\s*(?:@@+.
 DEV_NULL = "/dev/null"
 
 
-def detect(text: str) -> bool:
+def detect(text: str) -> int | None:
+    """Index of the first `---` / `+++` header pair, or None."""
     lines = text.split("\n")
-    return any(
-        line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
-        for i, line in enumerate(lines)
-    )
+    return next((i for i, line in enumerate(lines)
+                 if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")), None)
 
 
 def parse(text: str) -> list[Edit]:
