@@ -73,32 +73,35 @@ class ContextEngine:
                 self.last_refresh = self.index.refresh()
             return self.last_refresh
 
-    def corpus(self) -> Corpus:
-        self.refresh()
+    def corpus(self, refresh: bool = True) -> Corpus:
+        if refresh or self._corpus is None:
+            self.refresh()
         if self._corpus is None or self._corpus_version != self.index.version:
             self._corpus = Corpus(self.index.records, self._corpus)
             self._corpus_version = self.index.version
         return self._corpus
 
-    def scores(self, query: str) -> tuple[Corpus, Scores]:
-        corpus = self.corpus()
+    def scores(self, query: str, refresh: bool = True) -> tuple[Corpus, Scores]:
+        corpus = self.corpus(refresh)
         held = self._scores
         if held is None or held[0] != query or held[1] != self._corpus_version:
             held = self._scores = (query, self._corpus_version, score_files(corpus, self.root, query))
         return corpus, held[2]
 
-    def rank(self, query: str, top_k: int = 20) -> list[RankedFile]:
-        """The `top_k` files most relevant to `query`, best first, with reasons."""
+    def rank(self, query: str, top_k: int = 20, *, refresh: bool = True) -> list[RankedFile]:
+        """The `top_k` files most relevant to `query`, best first, with reasons.
+
+        refresh=False skips re-reading the disk (for a second call right after another)."""
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
-        corpus, scores = self.scores(query)
+        corpus, scores = self.scores(query, refresh)
         return ranked(corpus, scores, top_k)
 
-    def repo_map(self, query: str = "", tokens: int = 2048) -> str:
+    def repo_map(self, query: str = "", tokens: int = 2048, *, refresh: bool = True) -> str:
         """Signatures of the most relevant definitions, at most `tokens` tokens."""
         if tokens < 0:
             raise ConfigError(f"tokens must not be negative, got {tokens}")
-        corpus, scores = self.scores(query)
+        corpus, scores = self.scores(query, refresh)
         return render_map(corpus, scores, tokens)
 
     def files(self) -> list[str]:

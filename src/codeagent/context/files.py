@@ -23,17 +23,34 @@ INLINE_BELOW = 48  # fewer files than this are parsed in-process
 CHUNK = 16
 
 
+class Listing:
+    """A file listing under way: `git ls-files` runs while the caller does other work."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        try:
+            self._proc: subprocess.Popen | None = subprocess.Popen(
+                ["git", "-c", "core.quotepath=off", "ls-files", "-z", "-co", "--exclude-standard"],
+                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._proc = None
+
+    def result(self) -> list[str]:
+        """Repo-relative POSIX paths of the files worth reading, sorted."""
+        paths: set[str] | None = None
+        if self._proc is not None:
+            out, _ = self._proc.communicate()
+            if self._proc.returncode == 0:
+                paths = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+        if paths is None:  # not a git repo (or git missing): walk
+            paths = set(_walk(self.root))
+        return sorted(p for p in paths if not skip_by_name(p))
+
+
 def list_files(root: Path) -> list[str]:
     """Repo-relative POSIX paths of the files worth reading, sorted."""
-    try:
-        out = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "ls-files", "-z", "-co", "--exclude-standard"],
-            cwd=root, capture_output=True, check=True,
-        ).stdout
-        paths = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        paths = set(_walk(root))
-    return sorted(p for p in paths if not skip_by_name(p))
+    return Listing(root).result()
 
 
 def _walk(root: Path) -> Iterator[str]:

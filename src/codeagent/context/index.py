@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeagent.context.cache import Entry, TagCache
-from codeagent.context.files import list_files, parse_many, read_key
+from codeagent.context.files import Listing, parse_many, read_key
 from codeagent.context.tags import SKIPPED
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -50,19 +50,23 @@ class RepoIndex:
         self._keys: dict[str, str] = {}  # path -> content key of the record we hold
         self._entries: dict[str, Entry] | None = None
         self._skipped: dict[str, str] = {}
+        self._listed: list[str] = []
 
     def refresh(self) -> RefreshStats:
         started = time.perf_counter()
         stats = RefreshStats()
         rootkey = str(self.root)
+        listing = Listing(self.root)  # git runs while we read the cache and stat known files
         first = self._entries is None
         if first:
             self._entries = self.cache.entries(rootkey)
         entries = self._entries
         assert entries is not None
-        paths = list_files(self.root)
+        known = _stat_many(self.root, self._listed or list(entries))
+        paths = listing.result()
+        self._listed = paths
         stats.files = len(paths)
-        current, doubtful = self._stat_all(paths, entries, stats)
+        current, doubtful = self._stat_all(paths, entries, known)
         new_entries = self._hash(doubtful, current, stats)
         entries.update(new_entries)
         wanted = {p: entries[p].key for p in current if p in entries and self._keys.get(p) != entries[p].key}
@@ -87,17 +91,14 @@ class RepoIndex:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def _stat_all(self, paths: list[str], entries: dict[str, Entry], stats: RefreshStats):
+    def _stat_all(self, paths: list[str], entries: dict[str, Entry], known: dict[str, os.stat_result | None]):
         """path -> (size, mtime_ns) of regular files under the size cap; and the doubtful ones."""
         current: dict[str, tuple[int, int]] = {}
         doubtful: list[str] = []
-        root = str(self.root)
+        fresh = _stat_many(self.root, [p for p in paths if p not in known])
         for p in paths:
-            try:
-                st = os.stat(os.path.join(root, p))
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):
+            st = known[p] if p in known else fresh[p]
+            if st is None or not stat.S_ISREG(st.st_mode):
                 continue
             if st.st_size > self.max_file_bytes:
                 self._skipped[p] = "large"
@@ -178,6 +179,17 @@ class RepoIndex:
         self.records.pop(path, None)
         if not keep_skip:
             self._skipped.pop(path, None)
+
+
+def _stat_many(root: Path, paths: list[str]) -> dict[str, os.stat_result | None]:
+    base = str(root) + os.sep
+    found: dict[str, os.stat_result | None] = {}
+    for p in paths:
+        try:
+            found[p] = os.stat(base + p)
+        except OSError:
+            found[p] = None
+    return found
 
 
 def _count(values) -> dict[str, int]:

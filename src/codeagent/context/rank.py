@@ -184,10 +184,14 @@ def _grep(corpus: Corpus, root: Path, literal: str) -> list[int]:
     return sorted({corpus.position[p] for p in paths if p in corpus.position})
 
 
+def best_first(final: np.ndarray) -> np.ndarray:
+    """Document order by score, ties by path (the corpus is sorted by path)."""
+    return np.argsort(-np.round(final, 9), kind="stable")
+
+
 def ranked(corpus: Corpus, scores: Scores, top_k: int) -> list[RankedFile]:
-    order = sorted(range(len(corpus)), key=lambda i: (-round(float(scores.final[i]), 9), corpus.paths[i]))
     out = []
-    for i in order[:top_k]:
+    for i in best_first(scores.final)[:top_k].tolist():
         if scores.final[i] <= 0:
             break
         out.append(RankedFile(corpus.paths[i], round(float(scores.final[i]), 4), _reasons(corpus, scores, i)))

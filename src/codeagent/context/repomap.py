@@ -15,7 +15,7 @@ import marshal
 import numpy as np
 
 from codeagent.context.corpus import Corpus
-from codeagent.context.rank import Scores
+from codeagent.context.rank import Scores, best_first
 from codeagent.context.tags import DEFS
 from codeagent.context.tokens import count_tokens
 
@@ -43,8 +43,7 @@ def render_map(corpus: Corpus, scores: Scores, tokens: int) -> str:
 def _units(corpus: Corpus, scores: Scores) -> list[tuple[float, int, int]]:
     """(weight, file, def index or -1 for a file without definitions), best first."""
     final = scores.final
-    order = sorted(range(len(corpus)), key=lambda i: (-final[i], corpus.paths[i]))[:CANDIDATE_FILES]
-    order = [i for i in order if final[i] > 0]
+    order = [i for i in best_first(final)[:CANDIDATE_FILES].tolist() if final[i] > 0]
     if not order:
         return []
     graph = corpus.graph

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def _load() -> Any:
             try:
                 import bpe_openai
 
-                _encoder = bpe_openai.get_encoding(ENCODING)
+                with warnings.catch_warnings():  # its data loader uses a deprecated importlib call
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    _encoder = bpe_openai.get_encoding(ENCODING)
             except Exception as exc:  # any failure means: estimate instead
                 _failed = True
                 log.warning("token counter %s unavailable (%s); estimating 1 token per %d chars", ENCODING, exc, CHARS_PER_TOKEN)
