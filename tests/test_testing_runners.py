@@ -34,8 +34,17 @@ BACKENDS = ["none"] + (["bwrap"] if _bwrap_ok() or IN_CI else [])
 
 @pytest.fixture(params=BACKENDS)
 def sandbox_for(request, tmp_path):
+    """Each backend in turn (for the main run of each runner)."""
     def _open(root: Path):
         return open_sandbox(request.param, root, scratch=tmp_path / f"scratch-{request.param}")
+    return _open
+
+
+@pytest.fixture
+def process_sandbox(tmp_path):
+    """The unsandboxed backend only (runner behaviour that does not depend on the backend)."""
+    def _open(root: Path):
+        return open_sandbox("none", root, scratch=tmp_path / "scratch")
     return _open
 
 
@@ -90,9 +99,9 @@ def test_pytest_run_parses_failures_collection_errors_and_skips(make_repo, sandb
     assert git(repo, "status", "--porcelain", "--ignored") == ""
 
 
-def test_pytest_flaky_test_is_detected_not_a_regression(make_repo, sandbox_for, tmp_path):
+def test_pytest_flaky_test_is_detected_not_a_regression(make_repo, process_sandbox, tmp_path):
     repo = make_repo({"tests/test_ok.py": "def test_ok():\n    pass\n"})
-    box = sandbox_for(repo)
+    box = process_sandbox(repo)
     runner = TestRunner(box, detect_test_command(repo))
     baseline = runner.baseline()
     assert baseline.ok and runner.baseline_report is baseline
@@ -105,19 +114,19 @@ def test_pytest_flaky_test_is_detected_not_a_regression(make_repo, sandbox_for, 
     assert diff.flaky == ["tests/test_flaky.py::test_flaky"] and diff.regressions == [] and diff.ok()
 
 
-def test_pytest_without_rerun_reports_the_failure(make_repo, sandbox_for):
+def test_pytest_without_rerun_reports_the_failure(make_repo, process_sandbox):
     repo = make_repo({"tests/test_ok.py": "def test_ok():\n    pass\n"})
-    box = sandbox_for(repo)
+    box = process_sandbox(repo)
     (repo / "tests" / "test_flaky.py").write_text(flaky_test(box.scratch / "marker2"))
     report = TestRunner(box, detect_test_command(repo)).run(rerun_failures=False)
     assert report.failed == ["tests/test_flaky.py::test_flaky"] and not report.ok
 
 
-def test_custom_pytest_command_gets_structured_results_and_selection(make_repo, sandbox_for):
+def test_custom_pytest_command_gets_structured_results_and_selection(make_repo, process_sandbox):
     repo = make_repo(PYTEST_PROJECT)
     command = detect_test_command(repo, "python -m pytest -x tests/test_calc.py")
     assert command.runner == "pytest"
-    runner = TestRunner(sandbox_for(repo), command)
+    runner = TestRunner(process_sandbox(repo), command)
     report = runner.run()
     assert report.structured and "--junitxml=" in report.command
     assert report.failed == ["tests/test_calc.py::test_mul"]  # -x stopped after it
@@ -128,22 +137,22 @@ def test_custom_pytest_command_gets_structured_results_and_selection(make_repo, 
                                        "tests/test_calc.py::test_add"]
 
 
-def test_timeout_is_reported_not_raised(make_repo, sandbox_for):
+def test_timeout_is_reported_not_raised(make_repo, process_sandbox):
     repo = make_repo({"tests/test_slow.py": "import time\n\ndef test_slow():\n    print('started', flush=True)\n    time.sleep(60)\n"})
-    report = TestRunner(sandbox_for(repo), detect_test_command(repo), timeout=3).run()
+    report = TestRunner(process_sandbox(repo), detect_test_command(repo), timeout=3).run()
     assert report.timed_out and not report.ok and report.exit_code is None
     assert "timed out" in digest(report)
     assert not diff_reports(None, report).ok()
 
 
-def test_missing_runner_is_a_collection_error(make_repo, sandbox_for):
+def test_missing_runner_is_a_collection_error(make_repo, process_sandbox):
     repo = make_repo({"tests/test_a.py": "def test_a():\n    pass\n"})
     command = detect_test_command(repo, "python -m no_such_test_runner_pkg")
     assert command.runner == "custom"
-    report = TestRunner(sandbox_for(repo), command).run()
+    report = TestRunner(process_sandbox(repo), command).run()
     assert not report.ok and report.failed == ["[python -m no_such_test_runner_pkg]"]
     pytest_missing_plugin = detect_test_command(repo, "python -m pytest -p no_such_plugin_xyz")
-    report = TestRunner(sandbox_for(repo), pytest_missing_plugin).run()
+    report = TestRunner(process_sandbox(repo), pytest_missing_plugin).run()
     assert not report.ok and report.collection_errors
     assert "failed before reporting any test" in report.collection_errors[0]
 
@@ -185,9 +194,9 @@ def test_unittest_run_parses_outcomes_subtests_and_import_errors(make_repo, sand
     assert git(repo, "status", "--porcelain", "--ignored") == ""
 
 
-def test_unittest_selection_and_flaky(make_repo, sandbox_for):
+def test_unittest_selection_and_flaky(make_repo, process_sandbox):
     repo = make_repo({k: v for k, v in UNITTEST_PROJECT.items() if k != "tests/test_import.py"})
-    box = sandbox_for(repo)
+    box = process_sandbox(repo)
     marker = box.scratch / "unittest-marker"
     (repo / "tests" / "test_flaky.py").write_text(
         "import os, unittest\n\nclass F(unittest.TestCase):\n    def test_once(self):\n"

@@ -55,7 +55,8 @@ class TestRunner:
         """Run the suite (or only `selection`, where the runner can select) and parse it."""
         report = self._run_once(selection)
         if rerun_failures and self.supports_selection and not report.timed_out:
-            failing = report.failed
+            broken = {e.split(":", 1)[0] for e in report.collection_errors}
+            failing = [tid for tid in report.failed if tid not in broken]
             if failing and len(failing) <= self.max_rerun:
                 self._mark_flaky(report, failing)
         return report
