@@ -176,6 +176,9 @@ class Agent:
         self.bus.emit("test_report", final=True, **outcome.report.summary(), regressions=outcome.diff.regressions)
         self.state.tests = self.gate.status_line()
         if outcome.ok:
+            for step in self.state.plan.steps:
+                step.status = "done" if step.status in ("pending", "in_progress") else step.status
+            self.bus.emit("plan", steps=self.state.plan.to_dict()["steps"], revision=self.state.plan.revision)
             self._finished = LoopOutcome(True, "tests_pass", summary)
             return Observation("finish accepted: " + outcome.text.splitlines()[0])
         return Observation("finish refused: the full test suite does not pass yet.\n" + outcome.text, ok=False)
