@@ -27,10 +27,7 @@ def hermetic_env(tmp_path_factory, monkeypatch):
     yield
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
+from repo_helpers import git  # noqa: E402  (re-exported for older imports)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from codeagent.config import load_settings
 from codeagent.events import EventBus
 from codeagent.models.scripted import ScriptedModel, tool
 from codeagent.runner import RunRequest
-from conftest import git
+from repo_helpers import git
 
 CALC = "def add(a, b):\n    return a - b\n"
 TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"

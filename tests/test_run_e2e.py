@@ -17,7 +17,7 @@ from codeagent.events import EventBus
 from codeagent.models.base import Message, ModelReply
 from codeagent.models.scripted import ScriptedModel, tool
 from codeagent.runner import RunRequest, run_task
-from conftest import git
+from repo_helpers import git
 
 SANDBOX = "bwrap" if shutil.which("bwrap") else "none"
 

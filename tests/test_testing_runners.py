@@ -14,7 +14,7 @@ from codeagent.errors import CodeAgentError
 from codeagent.sandbox import open_sandbox
 from codeagent.testing import TestRunner, affected_tests, detect_test_command, diff_reports, digest
 
-from conftest import git
+from repo_helpers import git
 
 IN_CI = os.environ.get("CI") == "true"
 
