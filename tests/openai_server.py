@@ -119,6 +119,8 @@ class OpenAIServer:
         self.models = models if models is not None else ["test-model"]
         self.models_reply: Raw | None = None  # set to answer GET /models with e.g. error(401, ...)
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0  # chat requests being answered now
+        self.max_in_flight = 0  # the most answered at once (did clients run in parallel?)
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -233,8 +235,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}", "code": "not_found"}})
             return
         reply, base_delay = self.owner._next_reply(request)
+        owner = self.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
         try:
-            if self.owner.wait(base_delay + reply.delay):
+            if owner.wait(base_delay + reply.delay):
                 return
             if isinstance(reply, Raw):
                 self._send_raw(reply)
@@ -244,6 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, completion_json(reply, body))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to answer
+        finally:
+            with owner._lock:
+                owner.in_flight -= 1
 
     # -- writers ---------------------------------------------------------------------
     def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:

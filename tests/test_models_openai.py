@@ -100,7 +100,7 @@ def test_retry_after_is_capped(openai_server):
     openai_server.push(rate_limited(3600), Turn(text="ok"))
     started = time.monotonic()
     assert make(openai_server, retry_after_cap=0.05).complete(HI, []).message.content == "ok"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 60  # not the hour asked for
 
 
 def test_retry_after_parsing():
@@ -128,11 +128,10 @@ def test_persistent_500_is_a_model_error_after_bounded_retries(openai_server):
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_timeout_then_success(openai_server, stream):
-    openai_server.push(Turn(text="late", delay=3.0), Turn(text="on time"))
-    started = time.monotonic()
-    reply = make(openai_server, timeout=0.3, stream=stream).complete(HI, [])
-    assert reply.message.content == "on time"
-    assert time.monotonic() - started < 2.5
+    openai_server.push(Turn(text="late", delay=10.0), Turn(text="on time"))
+    reply = make(openai_server, timeout=1.0, stream=stream).complete(HI, [])
+    assert reply.message.content == "on time"  # the late reply was given up on
+    assert len(openai_server.chat_requests) == 2
 
 
 def test_persistent_timeout_is_a_model_error(openai_server):
@@ -143,8 +142,8 @@ def test_persistent_timeout_is_a_model_error(openai_server):
 
 
 def test_slow_dripping_stream_hits_the_per_call_deadline(openai_server):
-    openai_server.push(Turn(text="x" * 40, chunk_size=1, chunk_delay=0.03), Turn(text="quick"))
-    reply = make(openai_server, timeout=0.4).complete(HI, [])
+    openai_server.push(Turn(text="x" * 40, chunk_size=1, chunk_delay=0.1), Turn(text="quick"))
+    reply = make(openai_server, timeout=1.0).complete(HI, [])  # each chunk is in time, the whole is not
     assert reply.message.content == "quick"
 
 
@@ -317,10 +316,10 @@ def test_fixed_delay_mode_serves_concurrent_callers():
             results[i] = make(server).complete([Message("user", f"task {i}")], []).message.content
 
         threads = [threading.Thread(target=call, args=(i,)) for i in range(6)]
-        started = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         assert results == {i: f"echo: task {i}" for i in range(6)}
-        assert time.monotonic() - started < 1.0  # answered in parallel, not 6 x 0.2 s
+        assert server.max_in_flight > 1  # answered in parallel, not one after another
+        assert server.in_flight == 0
