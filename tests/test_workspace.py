@@ -308,3 +308,27 @@ def test_failed_open_leaves_nothing_behind(make_repo, tmp_path):
         Workspace.open(repo, run_id="fail", base_dir=blocker / "wt")
     assert git(repo, "for-each-ref", "refs/codeagent") == ""
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_parallel_workspaces_on_one_repo(make_repo):
+    """Best-of-n opens several workspaces of one repo at once; each stays its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = make_repo({"a.txt": "base\n"})
+    before = fingerprint(repo)
+
+    def attempt(i: int) -> tuple[str, list[str]]:
+        ws = Workspace.open(repo, run_id=f"par{i}")
+        (ws.path / "a.txt").write_text(f"attempt {i}\n")
+        ws.checkpoint(f"attempt {i}")
+        diff, files = ws.diff(), ws.changed_files()
+        ws.close()
+        return diff, files
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(attempt, range(4)))
+    for i, (diff, files) in enumerate(results):
+        assert f"+attempt {i}" in diff and files == ["a.txt"]
+    assert fingerprint(repo) == before
+    assert git(repo, "for-each-ref", "refs/codeagent") == ""
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
