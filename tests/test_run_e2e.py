@@ -204,3 +204,30 @@ def test_demo_runs_the_whole_loop_offline():
     assert reports[0]["failed"] == 2 and any(e["failed"] > 0 for e in reports[1:-1])
     assert reports[-1]["failed"] == 0
     assert "scripted" in proc.stderr.lower()
+
+
+def test_regressions_roll_back_to_last_checkpoint(make_repo):
+    repo = make_repo(PROJECT)
+    seen = {}
+
+    def look(messages):
+        seen["notes"] = messages[-1].content
+        return tool("read_file", path="calc.py")
+
+    result, model, events = run(repo, [
+        PLAN,
+        tool("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        tool("run_tests"),  # holds: checkpoint
+        tool("edit_file", path="calc.py", old="return a * b", new="return a ** b"),
+        tool("run_tests"), tool("run_tests"), tool("run_tests"),  # test_mul regressed three times
+        look,
+        tool("finish", summary="fixed add"),
+    ])
+    model.assert_complete()
+    kinds = [e.kind for e in events]
+    assert "checkpoint" in kinds and "rollback" in kinds
+    assert "rolled back to the last checkpoint" in seen["notes"]
+    after_rollback = tool_outputs(model, 8)[-1]
+    assert "return a + b" in after_rollback and "a ** b" not in after_rollback
+    assert result.status == "done"
+    assert (repo / "calc.py").read_text() == CALC.replace("a - b", "a + b")

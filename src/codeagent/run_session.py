@@ -59,12 +59,17 @@ class RunSession:
                 hint="codeagent works on git repos so your tree is never touched until the end: "
                      "run `git init && git add -A && git commit -m init` first",
             )
+        bus = request.bus or EventBus()
         model = request.model
         if model is None:
-            from codeagent.models import open_model
+            from codeagent.models import check_model, open_model
 
-            model = open_model(request.settings)
-        return cls(request, model, request.bus or EventBus(), repo)
+            def on_retry(attempt: int, delay: float, reason: str) -> None:
+                bus.emit("warning", message=f"model call failed ({reason}); retry {attempt} in {delay:.1f}s")
+
+            model = open_model(request.settings, on_retry=on_retry)
+            check_model(model)  # an unreachable endpoint fails now (exit 3), before anything is created
+        return cls(request, model, bus, repo)
 
     # -- setup ---------------------------------------------------------------------
 
