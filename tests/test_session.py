@@ -63,10 +63,14 @@ def test_session_files_and_redaction(tmp_path, make_repo):
 
 def test_env_secrets_are_redacted(tmp_path, make_repo, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_livetokenvalue123")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG")
+    monkeypatch.setenv("EDITOR_THEME", "solarized-dark")
     log = SessionLog.create(tmp_path, repo=make_repo({"a": "1"}), instruction="x", config={}, secrets=[])
-    log.write({"kind": "tool_result", "output": "token is ghp_livetokenvalue123"})
+    log.write({"kind": "tool_result", "output": "ghp_livetokenvalue123 wJalrXUtnFEMI/K7MDENG solarized-dark"})
     log.close()
-    assert b"ghp_livetokenvalue123" not in all_bytes(log.dir)
+    data = all_bytes(log.dir)
+    assert b"ghp_livetokenvalue123" not in data and b"wJalrXUtnFEMI" not in data
+    assert b"solarized-dark" in data  # only secret-named variables are secrets
 
 
 def test_meta_state_and_status(tmp_path, make_repo):

@@ -24,7 +24,7 @@ import secrets as _secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -36,7 +36,10 @@ STATUSES = ("running", "done", "not_done", "planned", "interrupted", "crashed", 
 UNFINISHED = ("interrupted", "crashed")
 REDACTED = "****"
 KEY_RE = re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")
-SECRET_FIELD = re.compile(r"(^|_)(api_?key|secret|password|passwd|token|authorization)$", re.IGNORECASE)
+SECRET_FIELD = re.compile(
+    r"(^|_)(api_?key|access_?key|private_?key|secret|password|passwd|token|authorization|credentials?)$",
+    re.IGNORECASE,
+)
 MIN_SECRET_LEN = 6  # shorter strings are not keys, and replacing them would mangle the log
 
 
