@@ -223,3 +223,24 @@ def test_run_ids_to_keep(tmp_path, make_repo):
     finished.save_state({"run_id": "ws-finished"})
     finished.mark_status("done")
     assert run_ids_to_keep(repo, tmp_path) == {running.id, "ws-running"}
+
+
+def test_cli_clean_keeps_resumable_runs(tmp_path, make_repo, monkeypatch):
+    from codeagent.workspace import Workspace
+    from tests.conftest import git
+
+    repo = make_repo({"a": "1"})
+    resumable = new_log(tmp_path, repo)
+    resumable.save_state({"run_id": "ws-resumable"})
+    resumable.mark_status("interrupted")
+    kept = Workspace.open(repo, run_id="ws-resumable")
+    orphan = Workspace.open(repo, run_id="ws-orphan")
+    for ws in (kept, orphan):  # as if their processes had been killed
+        git(repo, "worktree", "unlock", str(ws.path))
+        git(repo, "worktree", "lock", "--reason", f"codeagent run={ws.run_id} pid=999999999 host={os.uname().nodename}",
+            str(ws.path))
+    out = run_cli("clean", "--session-dir", str(tmp_path), cwd=repo, monkeypatch=monkeypatch)
+    assert out.exit_code == 0 and "ws-orphan" in out.stderr
+    assert kept.path.exists() and not orphan.path.exists()
+    out = run_cli("clean", "--discard-unfinished", "--session-dir", str(tmp_path), cwd=repo, monkeypatch=monkeypatch)
+    assert "ws-resumable" in out.stderr and not kept.path.exists()

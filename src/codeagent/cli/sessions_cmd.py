@@ -73,6 +73,8 @@ def register(app: typer.Typer) -> None:
             table.add_row(*row)
         stdout_console().print(table)
 
+    _register_clean(sessions_app)
+
     @sessions_app.command("show")
     def show_cmd(
         session: str = typer.Argument(..., help="Session id, or a unique prefix of it."),
@@ -92,6 +94,26 @@ def register(app: typer.Typer) -> None:
             typer.echo(record.patch, nl=False)
         else:
             _render(record, events)
+
+
+def _register_clean(sessions_app: typer.Typer) -> None:
+    @sessions_app.command("clean")
+    def clean_cmd(
+        discard: bool = typer.Option(False, "--discard-unfinished",
+                                     help="Also remove the worktrees of interrupted runs (they can no longer be resumed)."),
+        session_dir: Optional[Path] = SESSION_DIR,
+    ) -> None:
+        """Remove leftover worktrees and refs of this repository's dead runs (resumable ones are kept)."""
+        from codeagent.errors import NotAGitRepoError
+        from codeagent.session import run_ids_to_keep
+        from codeagent.workspace import cleanup_stale
+
+        root, repo = _root(session_dir)
+        if repo is None:
+            raise NotAGitRepoError(f"{Path.cwd()} is not inside a git repository")
+        keep = set() if discard else run_ids_to_keep(repo, root)
+        removed = cleanup_stale(repo, keep=keep)
+        stderr_console().print(f"removed {len(removed)} run(s)" + (f": {', '.join(removed)}" if removed else ""))
 
 
 def _render(record: SessionRecord, last: int) -> None:
