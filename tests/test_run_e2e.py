@@ -231,3 +231,13 @@ def test_regressions_roll_back_to_last_checkpoint(make_repo):
     assert "return a + b" in after_rollback and "a ** b" not in after_rollback
     assert result.status == "done"
     assert (repo / "calc.py").read_text() == CALC.replace("a - b", "a + b")
+
+
+def test_cli_with_unreachable_endpoint_exits_3_before_touching_anything(make_repo):
+    repo = make_repo(PROJECT)
+    proc = subprocess.run([sys.executable, "-m", "codeagent.cli.main", "run", "fix it", "--model", "m",
+                           "--base-url", "http://127.0.0.1:9/v1", "--yes"], cwd=repo, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "127.0.0.1:9" in proc.stderr
+    assert git(repo, "worktree", "list").count("\n") == 1
