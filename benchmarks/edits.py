@@ -32,7 +32,8 @@ from codeagent.edits.validate import problems
 DATA = Path(__file__).parent / ".data" / "django-5.2.8" / "django"
 WRONG_LOG = DATA.parent.parent / "edits-wrong.txt"
 FORMATS = ("edit_file", "search-replace", "unified", "patch")
-PERTURBATIONS = ("none", "reindented", "trailing-spaces", "crlf-text", "crlf-file", "elided-middle", "wrong-line-numbers")
+PERTURBATIONS = ("none", "reindented", "trailing-spaces", "crlf-text", "crlf-file", "elided-middle",
+                 "typo-in-context", "wrong-line-numbers")
 IDENT = re.compile(r"\b[a-z_][a-z0-9_]{2,}\b")
 
 
@@ -126,11 +127,28 @@ def blocks(case: Case, perturbation: str, rng: random.Random) -> tuple[list[str]
         new = elided + new[len(ctx_before) - 1 :]
     if perturbation == "reindented":
         old, new = _shift(old, new, rng)
+    if perturbation == "typo-in-context":
+        old, new = _typo(old, new, len(ctx_before), rng)
     if perturbation == "trailing-spaces":
         marked = {k for k in range(len(old)) if rng.random() < 0.5}
         old = [line + "  " if k in marked else line for k, line in enumerate(old)]
         new = [line + "  " if line.rstrip() and rng.random() < 0.5 else line for line in new]
     return old, new, first, len(ctx_before)
+
+
+def _typo(old: list[str], new: list[str], ctx: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Drop one character from one long context line, in old and new alike (a misremembered line)."""
+    shared = [k for k in range(min(ctx, len(old))) if len(old[k].strip()) >= 12]
+    shared += [len(old) - 1 - k for k in range(len(old) - ctx) if old[len(old) - 1 - k] == new[len(new) - 1 - k]
+               and len(old[len(old) - 1 - k].strip()) >= 12][:4]
+    if not shared:
+        return old, new
+    k = rng.choice(shared)
+    line = old[k]
+    cut = rng.randrange(len(line) - len(line.lstrip()), len(line))
+    typo = line[:cut] + line[cut + 1 :]
+    new_k = k if k < ctx else len(new) - (len(old) - k)
+    return old[:k] + [typo] + old[k + 1 :], new[:new_k] + [typo] + new[new_k + 1 :]
 
 
 def _shift(old: list[str], new: list[str], rng: random.Random) -> tuple[list[str], list[str]]:

@@ -249,3 +249,12 @@ def test_write_creates_overwrites_and_keeps_the_file_style(tmp_path):
     assert (tmp_path / "w.txt").read_bytes() == b"new\r\nlines\r\n"
     assert engine.write("fresh/x.txt", "no newline").ok
     assert (tmp_path / "fresh/x.txt").read_bytes() == b"no newline"
+
+
+def test_a_lazy_placeholder_in_new_is_refused_not_written(ws):
+    engine = EditEngine(ws)
+    result = engine.edit("pkg/mod.py", "def g():\n    return 2\n", "def g():\n    # ... existing code ...\n    return 3\n")
+    assert not result.ok and "existing code" in result.message
+    result = engine.write("pkg/mod.py", "def f():\n    return 5\n\n# ... rest of the file unchanged ...\n")
+    assert not result.ok and "written literally" in result.message
+    assert engine.edit("pkg/mod.py", "    return 2\n", "    ...\n").ok  # Python's Ellipsis is code

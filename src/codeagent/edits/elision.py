@@ -26,6 +26,18 @@ def is_marker(line: str) -> bool:
     return bool(MARKER.match(line))
 
 
+def placeholder(new: str, old: str = "") -> str | None:
+    """A line of `new` such as `# ... existing code ...` that `old` does not have: written
+    literally it would replace real code with a comment, so such edits are refused.
+    A bare `...` (Python's Ellipsis) is allowed."""
+    kept = {line.strip() for line in old.split("\n") if is_marker(line)}
+    for line in new.split("\n"):
+        stripped = line.strip()
+        if is_marker(line) and stripped not in ("...", "…") and stripped not in kept:
+            return stripped
+    return None
+
+
 def split_segments(lines: list[str]) -> list[list[str]]:
     segments: list[list[str]] = [[]]
     for line in lines:

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from codeagent.edits.elision import match_elided
-from codeagent.edits.lines import Lines, base_indent, block_lines, relative
+from codeagent.edits.lines import Lines, block_lines, relative
 from codeagent.edits.merge import keep_file_whitespace, line_match
 
 FUZZY_THRESHOLD = 0.95
@@ -181,10 +181,3 @@ def _after_anchor(found: list[Match], lines: Lines, anchor: str) -> Match | None
         return None
     after = [m for m in found if m.line > hits[0]]
     return after[0] if after else None
-
-
-def anchor_missing(text: str, anchor: str) -> bool:
-    return bool(anchor.strip()) and anchor.strip() not in text
-
-
-__all__ = ["Match", "Miss", "locate", "similar_windows", "base_indent", "anchor_missing"]

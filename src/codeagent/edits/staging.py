@@ -12,12 +12,18 @@ from pathlib import Path
 
 from codeagent.edits import feedback, textfile
 from codeagent.edits.data import Edit, EditResult
+from codeagent.edits.elision import placeholder
 from codeagent.edits.errors import PathRefused
 from codeagent.edits.matching import Miss, locate
 from codeagent.edits.paths import display_path, resolve_in_workspace
 
 
-TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+HUNK_HEADER = re.compile(r"([-+])(\d+)(?=[, ])")
+
+
+def _clean(text: str | None) -> bool:
+    """Whether no line of `text` (which ends with a newline) has trailing spaces or tabs."""
+    return not text or (" \n" not in text and "\t\n" not in text)
 
 
 @dataclass
@@ -104,11 +110,12 @@ class Transaction:
             old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
         if old == new:
             return EditResult(True, staged.rel, f"No change to {staged.rel}: old and new are identical.", layer="none")
+        _refuse_placeholder(new, old, label)
         found = locate(text, old, new, replace_all=edit.replace_all, line_hint=edit.line_hint, anchor=edit.anchor)
         if isinstance(found, Miss):
             message = feedback.miss(label, staged.rel, found, text, old, from_tool=edit.source == "edit_file")
             return EditResult(False, staged.rel, message, layer=found.layer)
-        clean = not TRAILING_SPACE.search(staged.before or "")
+        clean = _clean(staged.before)
         for match in sorted(found, key=lambda m: m.start, reverse=True):
             replacement = _strip_trailing(match.replacement, text[match.end : match.end + 1]) if clean else match.replacement
             text = text[: match.start] + replacement + text[match.end :]
@@ -136,7 +143,7 @@ class Transaction:
         if not 1 <= at <= len(lines) + 1:
             raise Refused(f"{label} was not applied: line {at} is outside {staged.rel} ({len(lines)} lines).")
         added = _with_final_newline(edit.new.replace("\r\n", "\n")).split("\n")[:-1]
-        if not TRAILING_SPACE.search(staged.before or ""):
+        if _clean(staged.before):
             added = [line.rstrip(" \t") for line in added]
         text = "".join(line + "\n" for line in lines[: at - 1] + added + lines[at - 1 :])
         message = f"Edited {staged.rel}: inserted {len(added)} line(s) at line {at}."
@@ -144,6 +151,8 @@ class Transaction:
 
     def _stage_write(self, index: int, edit: Edit, label: str) -> EditResult:
         staged = self.load(edit.path, label)
+        if staged.text:
+            _refuse_placeholder(edit.new, "", label)
         verb = "Created" if staged.text is None else "Wrote"
         staged.style = dataclasses.replace(staged.style, trailing_newline=True)
         content = edit.new.replace("\r\n", "\n") if staged.style.newline == "\r\n" else edit.new
@@ -186,8 +195,31 @@ class Transaction:
 
 
 def _diff(rel: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{rel}", f"b/{rel}")
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    """Unified diff of the change, computed on the differing middle only (files can be large)."""
+    a, b = before.splitlines(True), after.splitlines(True)
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    lo = max(0, head - 3)
+    lines = difflib.unified_diff(a[lo : len(a) - max(0, tail - 3)], b[lo : len(b) - max(0, tail - 3)],
+                                 f"a/{rel}", f"b/{rel}")
+    out = []
+    for line in lines:
+        if line.startswith("@@"):
+            line = HUNK_HEADER.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + lo}", line)
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _refuse_placeholder(new: str, old: str, label: str) -> None:
+    marker = placeholder(new, old)
+    if marker:
+        raise Refused(f"{label} was not applied: the new text contains {marker!r}, which would be written "
+                      "literally in place of real code. Write out the lines it stands for (or use the same "
+                      "marker in old, so it stands for the same unchanged lines).")
 
 
 def _strip_trailing(replacement: str, after: str) -> str:
