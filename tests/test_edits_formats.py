@@ -100,6 +100,12 @@ def test_unified_diff_line_hint_follows_earlier_hunks_real_sizes():
     assert edits[1].line_hint == 12
 
 
+def test_unified_context_lines_missing_their_space_are_context_while_the_count_lasts():
+    text = "--- a/f.py\n+++ b/f.py\n@@ -1,3 +1,3 @@\ndef f():\n-    return 1\n+    return 2\nx = 1\n```\nprose\n"
+    [edit] = parse_edits(text)
+    assert edit.old == "def f():\n    return 1\nx = 1\n" and edit.new == "def f():\n    return 2\nx = 1\n"
+
+
 def test_git_rename_becomes_a_move():
     text = "diff --git a/a.py b/b.py\nsimilarity index 100%\nrename from a.py\nrename to b.py\n"
     edits = parse_edits(text, "unified")
@@ -132,6 +138,8 @@ MALFORMED = [
     ("patch-add-without-plus", "*** Begin Patch\n*** Add File: a\nhello\n*** End Patch\n", "must start with '+'"),
     ("patch-unknown-op", "*** Begin Patch\n*** Frob File: a\n*** End Patch\n", "expected '*** Add/Update"),
     ("diff-without-hunk", "--- a/x\n+++ b/x\nprose\n", "no @@ hunk"),
+    ("diff-empty-hunk", "--- a/x\n+++ b/x\n@@ -1 +1 @@\n```\n", "has no lines"),
+    ("diff-add-without-anchor", "--- a/x\n+++ b/x\n@@ @@\n+new line\n", "without context or a line number"),
 ]
 
 

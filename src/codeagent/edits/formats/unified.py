@@ -60,7 +60,10 @@ def _file(lines: list[str], i: int, edits: list[Edit], rename: tuple[str, str] |
     hunks = []
     while i < len(lines) and HUNK.match(lines[i]):
         header = HUNK.match(lines[i])
-        body, i = _body(lines, i + 1)
+        count = int(header.group(2)) if header.group(2) else (1 if header.group(1) else None)
+        body, i = _body(lines, i + 1, count)
+        if not body:
+            raise EditFormatError(f"hunk for {new_path} has no lines", line=i)
         hunks.append((header, body))
     if not hunks and old_path != DEV_NULL and new_path != DEV_NULL:
         raise EditFormatError(f"diff for {new_path} has no @@ hunk", line=i)
@@ -78,9 +81,11 @@ def _file(lines: list[str], i: int, edits: list[Edit], rename: tuple[str, str] |
     return i
 
 
-def _body(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
+def _body(lines: list[str], i: int, old_count: int | None) -> tuple[list[tuple[str, str]], int]:
     """Hunk lines as (sign, text) up to the next hunk, file or non-diff line. An empty
-    line is a blank context line unless it ends the hunk (then it only separates)."""
+    line is a blank context line unless it ends the hunk (then it only separates). While
+    the header's old count is not reached, a line without a prefix is taken as context
+    (models often drop the leading space)."""
     body: list[tuple[str, str]] = []
     while i < len(lines):
         line = lines[i]
@@ -92,7 +97,11 @@ def _body(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
             body.append(("", ""))
         elif line[0] in " -+":
             body.append((line[0], line[1:]))
-        elif not line.startswith("\\"):
+        elif line.startswith("\\"):
+            pass
+        elif old_count is not None and sum(sign != "+" for sign, _ in body) < old_count and not line.startswith("```"):
+            body.append((" ", line))
+        else:
             break
         i += 1
     while body and body[-1][0] == "":
@@ -108,8 +117,9 @@ def _hunk_edits(path: str, hunks, edits: list[Edit]) -> None:
         start = int(header.group(1)) if header.group(1) else None
         source = f"unified diff hunk {number}"
         if not old:
-            hint = None if start is None else start + 1 + delta
-            edits.append(Edit(path, "insert", new=new, line_hint=hint, source=source))
+            if start is None:
+                raise EditFormatError(f"{source} of {path} adds lines without context or a line number")
+            edits.append(Edit(path, "insert", new=new, line_hint=start + 1 + delta, source=source))
         else:
             hint = None if start is None else max(1, start) + delta
             edits.append(Edit(path, "replace", old, new, line_hint=hint, source=source))
