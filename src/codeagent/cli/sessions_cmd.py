@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from codeagent.cli.output import emit_json, stderr_console, stdout_console
 from codeagent.config import load_settings
@@ -59,19 +58,7 @@ def register(app: typer.Typer) -> None:
             where = "" if show_all or repo is None else " for this repository (--all shows every repository)"
             stderr_console().print(f"no sessions{where}")
             return
-        table = Table(box=None, pad_edge=False)
-        table.add_column("id", no_wrap=True, min_width=22)
-        table.add_column("status", no_wrap=True)
-        table.add_column("started", no_wrap=True)
-        table.add_column("result")
-        table.add_column("instruction", overflow="fold")
-        for info in infos:
-            status = info.status if info.status == info.recorded_status else f"{info.status} (recorded {info.recorded_status})"
-            row = [info.id, status, _when(info.created), info.reason or "", _clip(info.instruction, 60)]
-            if show_all:
-                row[-1] = f"{_clip(info.instruction, 50)}  [dim]{info.repo}[/]"
-            table.add_row(*row)
-        stdout_console().print(table)
+        _print_list(infos, show_all)
 
     _register_clean(sessions_app)
 
@@ -94,6 +81,24 @@ def register(app: typer.Typer) -> None:
             typer.echo(record.patch, nl=False)
         else:
             _render(record, events)
+
+
+def _print_list(infos: list, show_all: bool) -> None:
+    """One line per session; the instruction is clipped to the terminal width."""
+    rows = []
+    for info in infos:
+        status = info.status if info.status == info.recorded_status else f"{info.status}*"
+        row = [info.id, status, _when(info.created)[5:16], info.reason or ""]
+        rows.append(row + ([Path(info.repo).name] if show_all else []))
+    names = ["id", "status", "started", "result", *(["repo"] if show_all else [])]
+    widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(names)]
+    console = stdout_console()
+    room = max(20, console.width - sum(widths) - 2 * len(widths))  # the instruction gives way
+    for cells, instruction in [(names, "instruction"), *((r, info.instruction) for r, info in zip(rows, infos))]:
+        line = "  ".join(cell.ljust(w) for cell, w in zip(cells, widths))
+        console.print(f"{line}  {_clip(instruction, room)}", markup=False)
+    if any(i.status != i.recorded_status for i in infos):
+        stderr_console().print("* its process is gone: the run was killed or crashed (codeagent resume continues it)")
 
 
 def _register_clean(sessions_app: typer.Typer) -> None:
