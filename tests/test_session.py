@@ -202,6 +202,8 @@ def test_cli_list_and_show(tmp_path, make_repo, monkeypatch):
     shown = json.loads(run_cli("show", log.id, "--json", cwd=repo, monkeypatch=monkeypatch).stdout)
     assert shown["kind"] == "session_record" and shown["config"]["api_key"] == "****"
     assert run_cli("show", log.id, "--patch", cwd=repo, monkeypatch=monkeypatch).stdout.endswith("+2\n")
+    odd = SessionLog.create(None, repo=repo, instruction="keep [bold]x[/] literally", config={}, secrets=[])
+    assert "keep [bold]x[/] literally" in run_cli("show", odd.id, cwd=repo, monkeypatch=monkeypatch).stdout
     empty = run_cli("list", "--session-dir", str(tmp_path / "none"), cwd=repo, monkeypatch=monkeypatch)
     assert empty.exit_code == 0 and "no sessions" in empty.stderr
 

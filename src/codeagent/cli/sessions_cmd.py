@@ -126,28 +126,32 @@ def _render(record: SessionRecord, last: int) -> None:
     info, meta, result = record.info, record.meta, record.result or {}
     status = info.status if info.status == info.recorded_status else f"{info.status} (recorded {info.recorded_status}, process gone)"
     out.print(f"[bold]session[/] {info.id}  [bold]{status}[/]")
-    out.print(f"  repo:        {info.repo}")
-    out.print(f"  instruction: {info.instruction}")
-    out.print(f"  started:     {_when(info.created)}   updated: {_when(info.updated)}   resumes: {meta.get('resumes', 0)}")
-    out.print(f"  folder:      {info.dir}")
+
+    def say(text: str) -> None:  # user and model text: never read as markup
+        out.print(text, markup=False, highlight=False)
+
+    say(f"  repo:        {info.repo}")
+    say(f"  instruction: {_clip(info.instruction, 300)}")
+    say(f"  started:     {_when(info.created)}   updated: {_when(info.updated)}   resumes: {meta.get('resumes', 0)}")
+    say(f"  folder:      {info.dir}")
     if result:
         usage = result.get("usage") or {}
         tokens = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-        out.print(f"  result:      {result.get('status')} ({result.get('reason')}), exit {result.get('exit_code')}, "
-                  f"{result.get('steps', 0)} model calls, {tokens:,} tokens, ${float(usage.get('cost', 0)):.4f}")
+        say(f"  result:      {result.get('status')} ({result.get('reason')}), exit {result.get('exit_code')}, "
+            f"{result.get('steps', 0)} model calls, {tokens:,} tokens, ${float(usage.get('cost', 0)):.4f}")
         if result.get("summary"):
-            out.print(f"  summary:     {_clip(result['summary'], 200)}")
-        out.print(f"  applied:     {'yes' if result.get('applied') else 'no'}"
-                  + (f"   patch: {result['patch_path']}" if result.get("patch_path") else ""))
+            say(f"  summary:     {_clip(result['summary'], 200)}")
+        say(f"  applied:     {'yes' if result.get('applied') else 'no'}"
+            + (f"   patch: {result['patch_path']}" if result.get("patch_path") else ""))
     if record.patch is not None:
         files = [line.split(" b/", 1)[-1] for line in record.patch.splitlines() if line.startswith("diff --git ")]
-        out.print(f"  patch:       {len(files)} files: {_clip(', '.join(files), 150)}  (--patch prints it)")
+        say(f"  patch:       {len(files)} files: {_clip(', '.join(files), 150)}  (--patch prints it)")
     kinds = Counter(e.get("kind", "?") for e in record.events)
-    out.print(f"  events:      {len(record.events)} ({', '.join(f'{k} {n}' for k, n in kinds.most_common())})"
-              + (f"; {record.bad_lines} unreadable lines" if record.bad_lines else ""))
+    say(f"  events:      {len(record.events)} ({', '.join(f'{k} {n}' for k, n in kinds.most_common())})"
+        + (f"; {record.bad_lines} unreadable lines" if record.bad_lines else ""))
     for event in record.events[-last:] if last > 0 else []:
-        out.print(f"    {time.strftime('%H:%M:%S', time.localtime(event.get('ts', 0)))} "
-                  f"{event.get('kind', '?'):<12} {_event_line(event)}", markup=False)
+        say(f"    {time.strftime('%H:%M:%S', time.localtime(event.get('ts', 0)))} "
+            f"{event.get('kind', '?'):<12} {_event_line(event)}")
 
 
 def _event_line(event: dict[str, Any]) -> str:
