@@ -332,3 +332,39 @@ def test_parallel_workspaces_on_one_repo(make_repo):
     assert fingerprint(repo) == before
     assert git(repo, "for-each-ref", "refs/codeagent") == ""
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+KILLED_CHILD = """
+import sys, time
+from pathlib import Path
+from codeagent.workspace import Workspace
+ws = Workspace.open(Path(sys.argv[1]), run_id="killed")
+(ws.path / "a").write_text("step 1\\n")
+print(ws.checkpoint("step 1"), flush=True)
+(ws.path / "a").write_text("half of step 2\\n")
+(ws.path / "b").write_text("new in step 2\\n")
+print("edited", flush=True)
+time.sleep(60)
+"""
+
+
+def test_reopen_after_sigkill(make_repo):
+    import signal
+    import subprocess
+    import sys
+
+    repo = make_repo({"a": "0\n"})
+    before = fingerprint(repo)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(repo)], stdout=subprocess.PIPE, text=True)
+    first = proc.stdout.readline().strip()
+    assert proc.stdout.readline().strip() == "edited"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert fingerprint(repo) == before
+    ws = Workspace.reopen(repo, "killed")
+    assert ws.checkpoints == [first]
+    assert (ws.path / "a").read_text() == "half of step 2\n" and ws.changed_files(since=first) == ["a", "b"]
+    assert f"pid={os.getpid()}" in git(repo, "worktree", "list", "--porcelain")  # this process owns it now
+    assert ws.rollback() == first and (ws.path / "a").read_text() == "step 1\n" and not (ws.path / "b").exists()
+    assert cleanup_stale(repo) == []  # its owner (this process) is alive
+    ws.close()
