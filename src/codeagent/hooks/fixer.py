@@ -64,11 +64,13 @@ def without_hook_git_env() -> Iterator[None]:
 
 
 def repair(scratch: ScratchRepo, settings: Settings, model, failures: list[CheckResult],
-           deadline: Deadline, recheck: Callable[[], list[CheckResult]], bus=None) -> FixAttempt:
-    """One repair attempt within what is left of the budget."""
+           deadline: Deadline, recheck: Callable[[], list[CheckResult]], bus=None,
+           reserve: float = 0.0) -> FixAttempt:
+    """One repair attempt within what is left of the budget, keeping `reserve`
+    seconds back for checking the repair."""
     from codeagent.runner import RunRequest, run_task
 
-    left = deadline.remaining()
+    left = deadline.remaining() - reserve
     if left < MIN_FIX_SECONDS:
         return FixAttempt(False, "budget", summary=f"only {left:.0f}s of the budget left; no time to repair")
     request = RunRequest(

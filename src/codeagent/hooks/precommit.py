@@ -41,6 +41,7 @@ class PrecommitOutcome:
     fix_summary: str = ""
     stage: StageResult | None = None
     duration: float = 0.0
+    checks_seconds: float = 0.0
     kind: str = "precommit_outcome"
 
     def to_dict(self) -> dict:
@@ -123,7 +124,9 @@ def run_checks_and_review(outcome: PrecommitOutcome, scratch: ScratchRepo, setti
     with ThreadPoolExecutor(max_workers=1) as pool:
         if outcome.mode == "review":
             review = pool.submit(review_staged, scratch.snapshot, settings, model)
+        began = time.monotonic()
         outcome.checks = all_checks(scratch, settings, deadline, area)
+        outcome.checks_seconds = time.monotonic() - began
         if review is not None:
             findings, notes, failure = review.result()
             outcome.findings += findings
@@ -179,7 +182,8 @@ def fix(outcome: PrecommitOutcome, scratch: ScratchRepo, settings: Settings, mod
     failures = [c for c in outcome.checks if c.blocking]
     try:
         attempt = repair(scratch, settings, model, failures, deadline,
-                         lambda: all_checks(scratch, settings, deadline, area), bus)
+                         lambda: all_checks(scratch, settings, deadline, area), bus,
+                         reserve=1.5 * outcome.checks_seconds + 2)
     except ModelError as exc:
         model_trouble("fix", f"the model failed ({exc.message})", settings, outcome)
         return

@@ -130,6 +130,7 @@ class ScratchRepo:
         """Make index and work tree exactly the staged snapshot again (this repo only)."""
         self.git("read-tree", self.snapshot.tree)
         self.git("checkout-index", "-a", "-f")
+        self.git("update-index", "-q", "--refresh", check=False)  # stat info, for `apply --index`
         self.git("clean", "-fdxq")
 
     def apply(self, patch: str) -> None:
