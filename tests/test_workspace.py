@@ -368,3 +368,17 @@ def test_reopen_after_sigkill(make_repo):
     assert ws.rollback() == first and (ws.path / "a").read_text() == "step 1\n" and not (ws.path / "b").exists()
     assert cleanup_stale(repo) == []  # its owner (this process) is alive
     ws.close()
+
+
+def test_big_untracked_files_are_left_out(make_repo):
+    repo = make_repo({"a.txt": "1\n"})
+    (repo / "data").mkdir()
+    (repo / "data" / "big dump.csv").write_bytes(b"x" * 5000)
+    (repo / "small.txt").write_text("carried\n")
+    ws = Workspace.open(repo, run_id="big", max_untracked_bytes=1000)
+    assert ws.skipped == ["data/big dump.csv"]
+    assert not (ws.path / "data" / "big dump.csv").exists() and (ws.path / "small.txt").exists()
+    (ws.path / "a.txt").write_text("2\n")
+    assert ws.changed_files() == ["a.txt"]
+    assert ws.apply_back().applied and (repo / "data" / "big dump.csv").stat().st_size == 5000
+    ws.close()

@@ -31,6 +31,7 @@ from codeagent.workspace.gitops import GitRunner, read_gitfile
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 LOCK_PREFIX = "codeagent run="
 SNAPSHOTS = ("all", "index")
+MAX_UNTRACKED_BYTES = 50_000_000
 INIT_HINT = "git init && git add -A && git commit -m init"
 
 
@@ -83,9 +84,9 @@ def lock_reason(run_id: str) -> str:
     return f"{LOCK_PREFIX}{run_id} pid={os.getpid()} host={socket.gethostname()}"
 
 
-def snapshot_tree(user: UserRepo, snapshot: str) -> str:
+def snapshot_tree(user: UserRepo, snapshot: str, skip: list[str] | tuple[str, ...] = ()) -> str:
     """The tree of the user's state: "all" = HEAD + staged + unstaged + untracked
-    (not ignored); "index" = HEAD + staged only. Works on a copy of the index."""
+    (not ignored, minus `skip`); "index" = HEAD + staged only. Works on a copy of the index."""
     if snapshot not in SNAPSHOTS:
         raise ConfigError(f"unknown snapshot {snapshot!r}; choose one of: {', '.join(SNAPSHOTS)}")
     with tempfile.TemporaryDirectory(prefix="codeagent-index-") as tmp:
@@ -94,7 +95,7 @@ def snapshot_tree(user: UserRepo, snapshot: str) -> str:
             shutil.copyfile(user.index_source, index)
         runner = user.git.with_index(index)
         if snapshot == "all":
-            return runner.stage_all()
+            return runner.stage_all(skip)
         res = runner.run("write-tree", check=False)
         if res.status != 0:
             raise WorkspaceError(
@@ -117,12 +118,16 @@ class Workspace:
         admin = read_gitfile(path)
         self.wt = GitRunner(admin, path, admin / "index")
         self.checkpoints: list[str] = self._lineage()
+        self.skipped: list[str] = []  # untracked files too big to carry in (see `open`)
         self.closed = False
 
     # -- making and finding ---------------------------------------------------------
 
     @classmethod
-    def open(cls, repo: Path, *, run_id: str, base_dir: Path | None = None, snapshot: str = "all") -> "Workspace":
+    def open(cls, repo: Path, *, run_id: str, base_dir: Path | None = None, snapshot: str = "all",
+             max_untracked_bytes: int = MAX_UNTRACKED_BYTES) -> "Workspace":
+        """Snapshot and check out; untracked files over `max_untracked_bytes` (data
+        sets, dumps) are left out and listed in `.skipped`."""
         user = find_user_repo(repo)
         check_run_id(run_id)
         path = Path(base_dir).resolve() if base_dir else default_worktree_dir(run_id)
@@ -130,7 +135,8 @@ class Workspace:
             raise WorkspaceError(f"{path} already exists and is not empty", hint="choose another run id or base dir")
         if user.git.rev(f"refs/codeagent/{run_id}/base"):
             raise WorkspaceError(f"run {run_id} already has a workspace", hint="use Workspace.reopen to resume it")
-        tree = snapshot_tree(user, snapshot)
+        skipped = user.git.large_untracked(max_untracked_bytes) if snapshot == "all" else []
+        tree = snapshot_tree(user, snapshot, skipped)
         head = user.head
         message = f"codeagent: base of run {run_id} (HEAD + uncommitted changes, snapshot={snapshot})"
         base = user.git.commit_tree(tree, [head] if head else [], message)
@@ -140,7 +146,9 @@ class Workspace:
         except BaseException:  # a half-made worktree (disk full, Ctrl-C) leaves nothing behind
             remove_run(user, run_id, path)
             raise
-        return cls(user, run_id, path, base)
+        ws = cls(user, run_id, path, base)
+        ws.skipped = skipped
+        return ws
 
     @classmethod
     def reopen(cls, repo: Path, run_id: str, base_dir: Path | None = None) -> "Workspace":

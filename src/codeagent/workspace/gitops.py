@@ -126,11 +126,25 @@ class GitRunner:
             args += ["-p", parent]
         return self.text(*args, env=AGENT_IDENTITY if env is None else env)
 
-    def stage_all(self) -> str:
+    def stage_all(self, skip: list[str] | tuple[str, ...] = ()) -> str:
         """Stage every change of the work tree (adds, deletions, modes, untracked
-        not ignored) into this runner's index and return the tree sha."""
-        self.run("add", "-A", "--", ".", *JUNK_PATHSPECS)
+        not ignored; not the paths in `skip`) into this runner's index; the tree sha."""
+        excluded = [f":(exclude,literal){path}" for path in skip]
+        self.run("add", "-A", "--", ".", *JUNK_PATHSPECS, *excluded)
         return self.text("write-tree")
+
+    def large_untracked(self, limit: int) -> list[str]:
+        """Untracked, not ignored files bigger than `limit` bytes."""
+        out = self.run("ls-files", "--others", "--exclude-standard", "-z").out
+        found = []
+        for raw in out.split(b"\0"):
+            path = raw.decode("utf-8", "surrogateescape")
+            try:
+                if path and (self.work_tree / path).lstat().st_size > limit:
+                    found.append(path)
+            except OSError:
+                continue
+        return found
 
 
 def read_gitfile(worktree: Path) -> Path:
