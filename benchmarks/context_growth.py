@@ -51,7 +51,7 @@ def script(steps: int) -> list:
 
 
 def run(repo: Path, steps: int, window: int, compact_at: float) -> list[list]:
-    settings = load_settings(repo, {"sandbox": "none", "max_steps": steps + 5, "context_window": window,
+    settings = load_settings(repo, {"sandbox": "none", "max_steps": steps + 5, "max_tokens": 10**10, "context_window": window,
                                     "compact_at": compact_at, "repo_map_tokens": 1024,
                                     "test_cmd": "python -m pytest -q test_ok.py"}).settings
     model = ScriptedModel(script(steps), context_window=window)
