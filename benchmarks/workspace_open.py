@@ -46,7 +46,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ws-bench-"))
     os.environ.setdefault("CODEAGENT_CACHE_DIR", str(tmp / "cache"))
     repo = tmp / "repo"
-    shutil.copytree(src, repo)
+    shutil.copytree(src, repo, ignore=shutil.ignore_patterns(".git"))
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init")
