@@ -237,6 +237,7 @@ def test_timeout_kills_the_whole_tree(box):
     assert wait_gone("1001.") == []
 
 
+@pytest.mark.slow
 def test_gigabyte_of_output_is_capped(box):
     result = box.run("yes codeagent | head -c 1000000000; echo; echo THE-END")
     assert result.exit_code == 0

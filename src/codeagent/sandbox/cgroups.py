@@ -93,6 +93,17 @@ def _v2_parent(mounts) -> Path | None:
     return None
 
 
+def _remove_stale(parent: Path) -> None:
+    """Remove empty groups left by codeagent processes that were killed (SIGKILL)."""
+    for folder in parent.glob("codeagent-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
 @lru_cache(maxsize=1)
 def available() -> Hierarchy | None:
     """The writable cgroup hierarchy with pids and memory controllers, or None."""
@@ -101,12 +112,16 @@ def available() -> Hierarchy | None:
     except OSError:
         return None
     pids, memory = _v1_parent("pids", own, mounts), _v1_parent("memory", own, mounts)
+    found = None
     if pids and memory and _writable_parent(pids) and _writable_parent(memory):
-        return Hierarchy(1, pids, memory)
-    base = _v2_parent(mounts)
-    if base and _writable_parent(base):
-        return Hierarchy(2, base, base)
-    return None
+        found = Hierarchy(1, pids, memory)
+    else:
+        base = _v2_parent(mounts)
+        if base and _writable_parent(base):
+            found = Hierarchy(2, base, base)
+    for parent in {found.pids, found.memory} if found else ():
+        _remove_stale(parent)
+    return found
 
 
 class CommandGroup:

@@ -8,6 +8,7 @@ main process exits, `kill` is called so nothing the command started lives on.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import subprocess
@@ -15,7 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-READ_CHUNK = 1 << 16
+READ_CHUNK = 1 << 20
+PIPE_SIZE = 1 << 20  # fewer wake-ups when a command floods its output
+F_SETPIPE_SZ = 1031
 POLL_SECONDS = 0.05  # how often a running command's exit is checked while output is quiet
 DRAIN_SECONDS = 2.0  # output still read after a kill, at most
 
@@ -78,6 +81,10 @@ def execute(
         list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
+    try:
+        fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # over /proc/sys/fs/pipe-max-size: keep the default
     timed_out = False
     try:
         timed_out = _pump(proc, buffer, deadline)
