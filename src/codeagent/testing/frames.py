@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 PATTERNS = [
     re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)'),  # traceback
-    re.compile(r"^(?P<path>[^\s:][^:]*\.py):(?P<line>\d+): in (?P<func>\S+)$"),  # pytest --tb=short
+    re.compile(r"^(?P<path>[^\s:]+\.py):(?P<line>\d+): in (?P<func>\S+)$"),  # pytest --tb=short
     re.compile(r"^\s*at (?:(?P<func>[^()]+?) \()?(?P<path>(?:file://)?[^\s()]+?):(?P<line>\d+):\d+\)?$"),  # node
     re.compile(r"^\s*(?P<path>[\w./-]+\.(?:go|rs)):(?P<line>\d+)(?::\d+)?(?::|\s|$)"),  # go / rust
 ]
