@@ -168,3 +168,22 @@ def test_two_runs_share_one_cache_concurrently(make_repo, tmp_path):
     assert all(r["parsed"] <= 120 for r in results)
     with ContextEngine(repo, cache_dir=cache) as engine:  # whatever they wrote is complete
         assert engine.refresh().parsed == 0 and len(engine.files()) == 120
+
+
+def test_prune_forgets_deleted_roots_and_orphan_records(make_repo, tmp_path):
+    from codeagent.context.cache import TagCache
+
+    repo = _aged_repo(make_repo)
+    cache = tmp_path / "cache"
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    (copy / "app/extra.py").write_text("def only_in_copy(): pass\n")
+    for root in (repo, copy):
+        with ContextEngine(root, cache_dir=cache) as engine:
+            engine.refresh()
+    shutil.rmtree(copy)
+    tags = TagCache(cache / "repomap.sqlite")
+    assert tags.counts() == (9, 5)
+    assert tags.prune() == 1  # the record only the deleted copy used
+    assert tags.counts() == (4, 4)
+    tags.close()

@@ -10,6 +10,8 @@ names count a tenth.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from codeagent.context.tags import DEFNAMES, REFCOUNTS, REFNAMES
@@ -41,15 +43,16 @@ class FileGraph:
         self.ids = {name: i for i, name in enumerate(self.names)}
         nsym = len(self.names)
         def_sym = np.fromiter(map(self.ids.__getitem__, def_names), np.int64, len(def_names))
-        get = self.ids.get
-        ref_sym = np.fromiter((get(name, -1) for name in ref_names), np.int64, len(ref_names))
+        ref_sym = np.fromiter(map(self.ids.get, ref_names, repeat(-1)), np.int64, len(ref_names))
         known = ref_sym >= 0
         ref_file, ref_sym, ref_cnt = ref_file[known], ref_sym[known], ref_cnt[known]
         self.ndef = np.bincount(def_sym, minlength=nsym)
         order = np.argsort(def_sym, kind="stable")
         self.def_file_sorted = def_file[order]
         self.def_start = np.concatenate(([0], np.cumsum(self.ndef)))[:-1].astype(np.int64)
-        weights = np.fromiter((0.1 if m.startswith("_") or len(m) < 3 else 1.0 for m in self.names), np.float64, nsym)
+        short = np.fromiter(map(len, self.names), np.int64, nsym) < 3
+        private = np.fromiter(map(str.startswith, self.names, repeat("_")), bool, nsym)
+        weights = np.where(short | private, 0.1, 1.0)
         self._edges(ref_file, ref_sym, ref_cnt, weights)
         self.in_refs = np.bincount(self.dst, minlength=n)
 
@@ -98,9 +101,9 @@ class FileGraph:
         if not len(self.weight):
             return {}
         mask = np.isin(self.dst, files)
-        src, dst, sym = self.src[mask], self.dst[mask], self.sym[mask]
+        src = self.src[mask]
         flow = rank[src] * self.weight[mask] / self.out_weight[src]
-        out: dict[tuple[int, int], float] = {}
-        for d, s, f in zip(dst.tolist(), sym.tolist(), flow.tolist()):
-            out[(d, s)] = out.get((d, s), 0.0) + f
-        return out
+        keys, where = np.unique(self.dst[mask] * len(self.names) + self.sym[mask], return_inverse=True)
+        totals = np.bincount(where, weights=flow, minlength=len(keys))
+        nsym = max(len(self.names), 1)
+        return {(int(k // nsym), int(k % nsym)): float(v) for k, v in zip(keys.tolist(), totals.tolist())}

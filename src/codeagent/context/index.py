@@ -20,6 +20,7 @@ from codeagent.context.files import Listing, parse_many, read_key
 from codeagent.context.tags import SKIPPED
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+PRUNE_SLACK = 20_000
 
 
 @dataclass
@@ -86,10 +87,18 @@ class RepoIndex:
         self._skipped = {p: r for p, r in self._skipped.items() if p in current or (r == "large" and p in listed)}
         if new_entries or new_records or removed:
             self.cache.write(rootkey, new_entries, new_records, removed)
+        if first and (new_entries or new_records):
+            self._maybe_prune(len(paths))
         stats.indexed = len(self.records)
         stats.skipped = _count(self._skipped.values())
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _maybe_prune(self, files: int) -> None:
+        """Old worktrees and replaced records pile up; clear them when they outweigh the live set."""
+        entries, records = self.cache.counts()
+        if entries > 4 * files + PRUNE_SLACK or records > 2 * entries + PRUNE_SLACK:
+            self.cache.prune()
 
     def _stat_all(self, paths: list[str], entries: dict[str, Entry], known: dict[str, os.stat_result | None]):
         """path -> (size, mtime_ns) of regular files under the size cap; and the doubtful ones."""

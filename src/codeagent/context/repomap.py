@@ -19,7 +19,7 @@ from codeagent.context.rank import Scores, best_first
 from codeagent.context.tags import DEFS
 from codeagent.context.tokens import count_tokens
 
-CANDIDATE_FILES = 120
+CANDIDATE_FILES = 80
 GAP = "⋮"
 
 
@@ -29,15 +29,32 @@ def render_map(corpus: Corpus, scores: Scores, tokens: int) -> str:
     units = _units(corpus, scores)
     if not units:
         return ""
-    best, lo, hi = "", 1, len(units)
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        text = _render(corpus, scores, units[:mid])
-        if count_tokens(text) <= tokens:
-            best, lo = text, mid + 1
+    # Binary search on an estimate (characters per token of the full candidate text),
+    # then exact counts only near the answer.
+    full = _render(corpus, scores, units)
+    per_char = count_tokens(full) / max(len(full), 1)
+    lo, hi = 1, len(units)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_render(corpus, scores, units[:mid])) * per_char <= tokens * 1.02:
+            lo = mid
         else:
             hi = mid - 1
-    return best
+    for size in range(lo, 0, -max(1, lo // 40)):
+        text = _render(corpus, scores, units[:size])
+        if count_tokens(text) <= tokens:
+            return _grow(corpus, scores, units, size, tokens, text)
+    return ""
+
+
+def _grow(corpus: Corpus, scores: Scores, units: list, size: int, tokens: int, text: str) -> str:
+    """Add units one at a time while the exact count still fits (a few steps at most)."""
+    for bigger in range(size + 1, min(len(units), size + 8) + 1):
+        candidate = _render(corpus, scores, units[:bigger])
+        if count_tokens(candidate) > tokens:
+            break
+        text = candidate
+    return text
 
 
 def _units(corpus: Corpus, scores: Scores) -> list[tuple[float, int, int]]:

@@ -78,8 +78,9 @@ def _plain(name: str) -> bool:
 
 
 def _encode(counts: dict[str, int]) -> str:
-    """{"a": 2, "b": 1} -> " a:2 b:1 " (found with one substring search per term)."""
-    return " " + " ".join(f"{k}:{v}" for k, v in counts.items() if _plain(k)) + " "
+    """{"a": 2, "b": 1} -> " a:2 b:1 " (found with one substring search per term).
+    Keys are lexical terms, which never hold spaces or colons."""
+    return " " + " ".join(map(":".join, zip(counts, map(str, counts.values())))) + " "
 
 
 def _tags(lang: str, data: bytes) -> tuple[list[tuple], dict[str, int]]:
