@@ -71,7 +71,7 @@ error: could not compile `adder` (lib) due to 1 previous error
 
 
 def test_go_json_events():
-    text = "\n".join(json.dumps(e) for e in GO_EVENTS)
+    text = "\n".join(json.dumps(e) for e in GO_EVENTS) + "\n# example.com/m/bad\nbad/y.go:7:2: undefined: z\n"
     parsed = parse_go_json(text)
     outcomes = {t.id: t.outcome for t in parsed.tests}
     assert outcomes == {"example.com/m::TestAdd": "failed", "example.com/m::TestOk": "passed",
@@ -79,6 +79,7 @@ def test_go_json_events():
     add = next(t for t in parsed.tests if t.outcome == "failed")
     assert add.message == "add_test.go:9: got 3, want 4" and add.location == "add_test.go:9"
     assert len(parsed.collection_errors) == 1 and "syntax error" in parsed.collection_errors[0]
+    assert parsed.collection_errors[0].startswith("example.com/m/bad: ") and "undefined: z" in parsed.collection_errors[0]
     assert parse_go_json("not json at all\n") is None
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from codeagent.errors import CodeAgentError
 from codeagent.sandbox import open_sandbox
-from codeagent.testing import TestRunner, affected_tests, detect_test_command, diff_reports, digest
+from codeagent.testing import (TestRunner, affected_tests, detect_test_command, diff_reports, digest,
+                               first_selection)
 
 from repo_helpers import git
 
@@ -307,3 +308,6 @@ def test_affected_tests_follow_imports(make_repo):
     assert affected_tests(repo, ["tests/sub/test_deep.py"]) == ["tests/sub/test_deep.py"]
     assert len(affected_tests(repo, ["tests/conftest.py"])) == 4
     assert affected_tests(repo, ["README.md"]) == []
+    first = first_selection(repo, "pytest", ["tests/test_other.py::test_x"], ["src/pkg/core.py"])
+    assert first == ["tests/test_other.py::test_x", "tests/test_api.py", "tests/test_core.py"]
+    assert first_selection(repo, "go", ["m::TestA"], ["src/pkg/core.py"]) == ["m::TestA"]

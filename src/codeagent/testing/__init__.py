@@ -4,7 +4,7 @@ failures for the model. It reports; the agent loop decides what to do about it."
 
 from __future__ import annotations
 
-from codeagent.testing.affected import affected_tests
+from codeagent.testing.affected import affected_tests, first_selection
 from codeagent.testing.detect import TestCommand, classify_command, detect_test_command
 from codeagent.testing.diff import TestDiff, diff_reports
 from codeagent.testing.digest import digest
@@ -13,5 +13,5 @@ from codeagent.testing.runner import TestRunner
 
 __all__ = [
     "TestCase", "TestCommand", "TestDiff", "TestReport", "TestRunner", "affected_tests",
-    "classify_command", "detect_test_command", "diff_reports", "digest",
+    "classify_command", "detect_test_command", "diff_reports", "digest", "first_selection",
 ]

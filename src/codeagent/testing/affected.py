@@ -112,3 +112,12 @@ def _imports(path: Path, module: str, is_package: bool) -> set[str]:
             names.add(base)
             names |= {f"{base}.{alias.name}" if base else alias.name for alias in node.names}
     return names
+
+
+def first_selection(root: Path, runner: str, baseline_failed: list[str], changed_files: list[str]) -> list[str]:
+    """What to run before the full suite: the baseline's failing tests, then the test files
+    the change reaches (pytest and unittest only; other runners get the failing ids)."""
+    chosen = list(dict.fromkeys(baseline_failed))
+    if runner in ("pytest", "unittest"):
+        chosen += [f for f in affected_tests(root, changed_files) if f not in chosen]
+    return chosen

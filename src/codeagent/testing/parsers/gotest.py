@@ -21,8 +21,8 @@ def parse_go_json(text: str) -> Parsed | None:
     for line in text.splitlines():
         event = _event(line)
         if event is None:
-            if line.strip() and not seen:
-                build_output.append(line)
+            if line.strip() and len(build_output) < 200:
+                build_output.append(line)  # compiler errors arrive on stderr, not as events
             continue
         seen = True
         pkg, test, action = event.get("Package", ""), event.get("Test", ""), event.get("Action", "")
@@ -39,12 +39,13 @@ def parse_go_json(text: str) -> Parsed | None:
         out = "".join(outputs.get((pkg, test), []))
         parsed.tests.append(_case(pkg, test, outcome, elapsed, out))
     tested = {pkg for pkg, _ in results}
-    for pkg in failed_packages:
-        if pkg not in tested:
-            out = "".join(outputs.get((pkg, ""), [])) + "".join(outputs.get(("", "build"), []))
-            parsed.collection_errors.append(f"{pkg}: {clip(out.strip() or 'package failed')}")
-    if build_output and not parsed.tests:
-        parsed.collection_errors.append(clip("\n".join(build_output)))
+    stray = "\n".join(build_output)
+    for pkg in (p for p in failed_packages if p not in tested):
+        out = "".join(outputs.get(("", "build"), [])) + "".join(outputs.get((pkg, ""), []))
+        out, stray = (out + "\n" + stray).strip(), ""  # stderr text goes with the first broken package
+        parsed.collection_errors.append(f"{pkg}: {clip(out or 'package failed')}")
+    if stray and not parsed.tests:
+        parsed.collection_errors.append(clip(stray))
     return parsed
 
 
