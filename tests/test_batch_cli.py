@@ -77,3 +77,38 @@ def test_eval_prints_json_and_writes_the_chart(tmp_path):
     assert human.returncode == 0
     assert "pass@1" in human.stdout and "success by horizon (label)" in human.stdout
     assert "budget:steps" in human.stdout
+
+
+def test_batch_json_against_a_local_model_server_with_a_bad_line_then_resume(tmp_path):
+    from openai_server import OpenAIServer, finish_responder
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "main.py").write_text("print('hi')\n")
+    tasks = tmp_path / "tasks.jsonl"
+    rows = [json.dumps({"id": f"t{i}", "repo": "proj", "instruction": "say hi", "test_cmd": "true"}) for i in (1, 2)]
+    tasks.write_text(rows[0] + "\n{broken\n" + rows[1] + "\n")
+    out = tmp_path / "out"
+    with OpenAIServer(responder=finish_responder) as server:
+        args = ("batch", str(tasks), "--out", str(out), "--json", "--model", "test-model",
+                "--base-url", server.base_url, "--workers", "2")
+        proc = cli(*args)
+        assert proc.returncode == 2, proc.stderr  # the bad line, though both tasks ran
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert lines[0] == {"kind": "task_line_error", "file": str(tasks), "line": 2,
+                            "message": lines[0]["message"]}
+        results = [x for x in lines if x["kind"] == "batch_result"]
+        assert sorted(r["task_id"] for r in results) == ["t1", "t2"]
+        assert all(r["status"] == "done" and r["success"] for r in results), results
+        assert lines[-1]["kind"] == "batch_summary" and lines[-1]["ran"] == 2 and lines[-1]["exit_code"] == 2
+        assert "2 attempt(s) to run" in proc.stderr
+        tasks.write_text(rows[0] + "\n" + rows[1] + "\n")
+        again = cli(*args)
+        assert again.returncode == 0, again.stderr
+        summary = json.loads(again.stdout.splitlines()[-1])
+        assert (summary["ran"], summary["skipped"]) == (0, 2)
+        calls = len(server.chat_requests)
+        redo = cli(*args, "--redo")
+        assert redo.returncode == 0 and json.loads(redo.stdout.splitlines()[-1])["ran"] == 2
+        assert len(server.chat_requests) > calls
+    assert len((out / "results.jsonl").read_text().splitlines()) == 4

@@ -34,6 +34,8 @@ def stand_in(task, attempt, attempt_dir: Path) -> dict:
         child = subprocess.Popen(["sleep", "60"])
         (attempt_dir / "grandchild.pid").write_text(str(child.pid))
         child.wait()
+    if do == "sleep":
+        time.sleep(1.0)
     if do == "flaky" and attempt % 2 == 0:
         raise RuntimeError("even attempts fail")
     record = base_record(task, attempt)
@@ -73,13 +75,13 @@ def test_crashes_timeouts_and_bad_lines_do_not_stop_the_others(tmp_path):
         "{this line is broken",
         {"id": "exits", "do": "exit"},
         {"id": "killed", "do": "kill"},
-        {"id": "hangs", "do": "hang", "timeout": 1.5},
+        {"id": "hangs", "do": "hang", "timeout": 4},
         {"id": "fails", "do": "fail"},
         {"id": "ok2"},
     ])
     started = time.monotonic()
     outcome = run(tasks, tmp_path / "out", workers=3)
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 60
     assert [(e.line, e.message[:14]) for e in outcome.line_errors] == [(3, "not valid JSON")]
     by_id = {r["task_id"]: r for r in outcome.records}
     assert set(by_id) == {"ok1", "raises", "exits", "killed", "hangs", "fails", "ok2"}
@@ -91,8 +93,8 @@ def test_crashes_timeouts_and_bad_lines_do_not_stop_the_others(tmp_path):
     assert "boom in the task" in by_id["raises"]["error"]
     assert by_id["exits"]["status"] == "crashed" and by_id["exits"]["reason"] == "crashed:exit:7"
     assert by_id["killed"]["reason"] == "crashed:signal:SIGKILL"
-    assert by_id["hangs"]["status"] == "timeout" and by_id["hangs"]["reason"] == "timeout:1.5s"
-    assert 1.4 < by_id["hangs"]["wall_time"] < 10
+    assert by_id["hangs"]["status"] == "timeout" and by_id["hangs"]["reason"] == "timeout:4s"
+    assert 3.9 < by_id["hangs"]["wall_time"] < 15
     grandchild = int((tmp_path / "out/attempts/hangs/1/grandchild.pid").read_text())
     time.sleep(0.2)
     assert not Path(f"/proc/{grandchild}").exists() or "Z" in Path(f"/proc/{grandchild}/stat").read_text().split()[2]
@@ -113,7 +115,7 @@ def test_rerun_skips_finished_attempts_and_redo_forces(tmp_path):
     again = run(tasks, out, attempts=2)
     assert again.planned == 0 and again.skipped == 4 and again.records == []
     more = run(tasks, out, attempts=3)
-    assert more.skipped == 4 and [(r["task_id"], r["attempt"]) for r in more.records] == [("a", 3), ("b", 3)]
+    assert more.skipped == 4 and sorted((r["task_id"], r["attempt"]) for r in more.records) == [("a", 3), ("b", 3)]
     redo = run(tasks, out, attempts=1, redo=True)
     assert redo.planned == 2 and redo.skipped == 0
     lines = (out / "results.jsonl").read_text().splitlines()
@@ -133,8 +135,9 @@ def test_a_torn_last_line_is_skipped_and_healed(tmp_path):
 
 
 def test_workers_run_in_parallel(tmp_path):
-    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": f"s{i}", "do": "hang", "timeout": 1.0} for i in range(4)])
-    started = time.monotonic()
-    outcome = run(tasks, tmp_path / "out", workers=4)
-    assert [r["status"] for r in outcome.records] == ["timeout"] * 4
-    assert time.monotonic() - started < 3.5  # serially it would take 4 s and more
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": f"s{i}", "do": "sleep"} for i in range(3)])
+    outcome = run(tasks, tmp_path / "out", workers=3)
+    assert [r["status"] for r in outcome.records] == ["done"] * 3
+    # all three attempts were running at the same moment
+    assert max(r["started_at"] for r in outcome.records) < min(r["finished_at"] for r in outcome.records)
+    assert len({r["pid"] for r in outcome.records}) == 3

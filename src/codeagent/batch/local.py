@@ -26,7 +26,7 @@ from codeagent.batch.engine import Job, OnResult, OnStart, describe_exit
 from codeagent.batch.results import failure_record
 from codeagent.batch.worker import execute
 
-PRELOAD = ["codeagent.batch.worker", "codeagent.runner", "codeagent.config"]
+PRELOAD = ["codeagent.batch.worker", "codeagent.batch.preload"]
 
 
 @dataclass

@@ -10,6 +10,8 @@ process killed) and recorded as `timeout`. At most `workers` attempts are in fli
 
 On a multi-node cluster, DIR should be a path every node can write (shared storage);
 otherwise each attempt's folder (session log, worker output) stays on its node.
+Workers get the driver's CODEAGENT_* settings, OPENAI_BASE_URL and git config
+variables; API keys are never shipped: set them in the nodes' environment.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ def _remote_execute(run_one: Callable[..., dict[str, Any]], job: Job) -> dict[st
     return execute(run_one, job.task, job.attempt, attempt_dir)
 
 
+FORWARDED = ("OPENAI_BASE_URL", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "NO_COLOR")
+
+
+def forwarded_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The driver's codeagent settings and git config for the workers; never a key
+    (API keys belong in the cluster nodes' own environment)."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in environ.items()
+            if (k.startswith("CODEAGENT_") and k != "CODEAGENT_API_KEY") or k in FORWARDED}
+
+
 class RayEngine:
     name = "ray"
 
@@ -75,7 +88,8 @@ class RayEngine:
     def run(self, jobs: list[Job], run_one: Callable[..., dict[str, Any]], on_result: OnResult,
             on_start: OnStart | None = None) -> None:
         ray = self.ray
-        remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1)(_remote_execute)
+        remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1,
+                            runtime_env={"env_vars": forwarded_env()})(_remote_execute)
         run_one_ref = ray.put(run_one)
         pending = list(jobs)
         pending.reverse()

@@ -43,7 +43,8 @@ def execute(run_one: RunOne, task: BatchTask, attempt: int, attempt_dir: Path) -
         if isinstance(exc, KeyboardInterrupt):
             raise
         record = exception_record(task, attempt, exc, started)
-    record.setdefault("started_at", started_at)
+    if not record.get("started_at"):
+        record["started_at"] = started_at
     if not record.get("finished_at"):
         record["finished_at"] = time.time()
     if not record.get("wall_time"):
