@@ -61,7 +61,7 @@ def _apply(request: RunRequest, best: RunResult) -> None:
     if request.confirm is not None and not request.confirm(ws.diff_stat()):
         best.reason = "not_applied_by_user"
         return
-    applied = ws.apply_back(request.apply, branch=request.branch, patch_path=request.patch_path or best.patch_path,
+    applied = ws.apply_back(request.apply, branch=request.branch, patch_path=request.patch_path,
                             message=f"codeagent: {request.instruction[:60]}")
     best.applied = applied.applied
     if applied.conflict:

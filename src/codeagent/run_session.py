@@ -29,9 +29,9 @@ from codeagent.planner import Planner
 from codeagent.prompting import render
 from codeagent.runner import RunRequest, RunResult, exit_code_for
 from codeagent.sandbox import open_sandbox
-from codeagent.session import SessionLog, load_session
+from codeagent.session import SessionLog, load_session, run_ids_to_keep
 from codeagent.testing import TestCommand, TestReport, TestRunner, detect_test_command
-from codeagent.workspace import Workspace
+from codeagent.workspace import Workspace, cleanup_stale
 
 
 _GIT_LOCK = threading.Lock()  # worktree add/remove in one repo from parallel attempts
@@ -88,6 +88,7 @@ class RunSession:
             self.log = SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
                                          config=s.model_dump(), secrets=secrets)
             with _GIT_LOCK:
+                cleanup_stale(self.repo, keep=run_ids_to_keep(self.repo, req.session_root))
                 self.workspace = Workspace.open(self.repo, run_id=run_id, snapshot=req.snapshot)
         self.bus.subscribe(self.log.write)
         self.log.mark_status("running")
@@ -264,7 +265,7 @@ class RunSession:
             result.reason = "not_applied_by_user"
             return
         applied = self.workspace.apply_back(req.apply, branch=req.branch,
-                                            patch_path=req.patch_path or result.patch_path,
+                                            patch_path=req.patch_path,
                                             message=f"codeagent: {req.instruction[:60]}")
         result.applied = applied.applied
         if applied.patch_path:
