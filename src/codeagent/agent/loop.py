@@ -111,6 +111,7 @@ class Agent:
         msg = reply.message
         if msg.content and msg.content.strip():
             self.state.decisions.append(msg.content.strip()[:300])
+            self.bus.emit("message", step=self.counters.steps, text=msg.content.strip()[:4000])
         if not msg.tool_calls:
             self._handle_text(reply)
             return

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
@@ -77,8 +78,7 @@ class RunView:
         self.tests = f"{label}: {d.get('passed', 0)} passed, {d.get('failed', 0)} failed"
         if d.get("regressions"):
             self.tests += f", {len(d['regressions'])} regressions"
-        if not self._live:
-            self._say(self.tests)
+        self._say(self.tests)
 
     def _on_plan(self, d: dict) -> None:
         self.plan = d.get("steps", [])
@@ -90,13 +90,15 @@ class RunView:
     def _on_tool_call(self, d: dict) -> None:
         self.step = d.get("step", self.step)
         self.action = f"{d['name']} {short_args(d.get('arguments', ''))}"
-        if not self._live:
-            self._say(f"[dim]step {self.step}[/] {self.action}")
+        self._say(f"[dim]step {self.step}[/] {escape(self.action)}")
 
     def _on_tool_result(self, d: dict) -> None:
         if not d.get("ok"):
             first = (d.get("output") or "").strip().splitlines()[:1]
             self._say(f"  [yellow]✗ {d['name']}[/]: {first[0][:150] if first else ''}")
+
+    def _on_message(self, d: dict) -> None:
+        self._say(f"[italic]{escape(d['text'][:300])}[/]")
 
     def _on_usage(self, d: dict) -> None:
         self.usage = d
