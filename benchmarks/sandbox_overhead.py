@@ -11,6 +11,7 @@ added over the baseline and the ratio. Target: at most 15 ms median added.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -66,6 +67,7 @@ def main() -> None:
             "bwrap, rlimits only": open_sandbox("bwrap", ws, scratch=base / "s2", profile=str(nocg)),
         }
         python = str(Path(sys.executable).resolve().parent)
+        print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus")
         print(f"runs per cell: {runs}; limits in the bwrap backend: "
               f"{'cgroup' if backends['bwrap backend'].cgroup else 'rlimits'}; python3 from {python}")
         print(f"{'command':<18}{'backend':<22}{'median ms':>10}{'p95 ms':>9}{'added ms':>10}{'ratio':>7}")
@@ -83,6 +85,7 @@ def main() -> None:
                 baseline = baseline if baseline is not None else median
                 print(f"{label:<18}{name:<22}{median:>10.2f}{p95(samples):>9.2f}"
                       f"{median - baseline:>10.2f}{median / baseline:>7.2f}")
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

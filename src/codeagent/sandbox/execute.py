@@ -144,6 +144,8 @@ def _pump(proc: subprocess.Popen, buffer: CappedBuffer, deadline: float) -> bool
                 if exit_fd in ready:
                     sel.unregister(exit_fd)
                     exited = time.monotonic()
+                    if out_fd not in sel.get_map():
+                        return False  # exited after its output closed
                     continue
                 if exited or (exit_fd is None and proc.poll() is not None):
                     return False  # exited and output idle; leftovers holding the pipe are killed next
