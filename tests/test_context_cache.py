@@ -139,6 +139,8 @@ def test_outside_git_the_tree_is_walked(tmp_path):
     (root / "node_modules/dep.js").write_text("function dep() {}\n")
     with ContextEngine(root, cache_dir=tmp_path / "cache") as engine:
         assert engine.files() == ["pkg/mod.py"]
+        hit = engine.rank("'plain_function' is broken")[0]
+        assert hit.path == "pkg/mod.py" and "contains 'plain_function'" in hit.reasons
 
 
 RUNNER = """
@@ -187,3 +189,13 @@ def test_prune_forgets_deleted_roots_and_orphan_records(make_repo, tmp_path):
     assert tags.prune() == 1  # the record only the deleted copy used
     assert tags.counts() == (4, 4)
     tags.close()
+
+
+def test_symlinks_are_not_followed(make_repo, tmp_path):
+    outside = tmp_path / "outside.py"
+    outside.write_text("def secret_outside_function(): pass\n")
+    repo = make_repo(FILES)
+    (repo / "link.py").symlink_to(outside)
+    with ContextEngine(repo, cache_dir=tmp_path / "cache") as engine:
+        assert "link.py" not in engine.files()
+        assert all(f.path != "link.py" for f in engine.rank("secret_outside_function"))

@@ -166,6 +166,9 @@ class TagCache:
             raise
         return cur.rowcount
 
+    def empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+
     def counts(self) -> tuple[int, int]:
         entries = self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
         records = self.db.execute("SELECT count(*) FROM records").fetchone()[0]

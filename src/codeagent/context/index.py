@@ -68,14 +68,17 @@ class RepoIndex:
         self._listed = paths
         stats.files = len(paths)
         current, doubtful = self._stat_all(paths, entries, known)
-        new_entries = self._hash(doubtful, current, stats)
+        # An empty cache has nothing to match content against: parse without hashing first.
+        cold = first and not entries and self.cache.empty()
+        new_entries = {} if cold else self._hash(doubtful, current, stats)
         entries.update(new_entries)
         wanted = {p: entries[p].key for p in current if p in entries and self._keys.get(p) != entries[p].key}
         if first and wanted:
             wanted = self._load_root_records(rootkey, wanted, stats)
         if wanted:
             wanted = self._load_by_key(wanted, stats)
-        new_records = self._parse(list(wanted), new_entries, stats) if wanted else {}
+        to_parse = list(current) if cold else list(wanted)
+        new_records = self._parse(to_parse, new_entries, stats) if to_parse else {}
         removed = [p for p in entries if p not in current]
         for p in removed:
             del entries[p]
@@ -195,7 +198,7 @@ def _stat_many(root: Path, paths: list[str]) -> dict[str, os.stat_result | None]
     found: dict[str, os.stat_result | None] = {}
     for p in paths:
         try:
-            found[p] = os.stat(base + p)
+            found[p] = os.lstat(base + p)  # symlinks are not followed (they may point outside)
         except OSError:
             found[p] = None
     return found

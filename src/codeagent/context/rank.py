@@ -175,12 +175,15 @@ def _literal_hits(corpus: Corpus, root: Path, query: str) -> dict[str, list[int]
 
 
 def _grep(corpus: Corpus, root: Path, literal: str) -> list[int]:
-    cmd = ["git", "-c", "core.quotepath=off", "grep", "-l", "-z", "-I", "-F", "-i", "--untracked", "-e", literal]
+    """Indexed files containing `literal` (case-insensitive), via git grep."""
+    base = ["git", "-c", "core.quotepath=off", "grep", "-l", "-z", "-I", "-F", "-i"]
     try:
-        out = subprocess.run(cmd, cwd=root, capture_output=True, timeout=20).stdout
+        done = subprocess.run([*base, "--untracked", "-e", literal], cwd=root, capture_output=True, timeout=20)
+        if done.returncode == 128:  # not a git repo: search the folder
+            done = subprocess.run([*base, "--no-index", "-e", literal], cwd=root, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return []
-    paths = out.decode("utf-8", "surrogateescape").split("\0")
+    paths = done.stdout.decode("utf-8", "surrogateescape").split("\0")
     return sorted({corpus.position[p] for p in paths if p in corpus.position})
 
 

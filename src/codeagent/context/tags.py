@@ -20,6 +20,7 @@ Records depend only on the bytes and the language, never on the path.
 from __future__ import annotations
 
 import marshal
+import re
 from bisect import bisect_left
 
 import tree_sitter as ts
@@ -73,8 +74,12 @@ def extract(path: str, data: bytes) -> Record:
     return (lang, " ".join(names), " ".join(refs), ref_counts, _encode(terms), length, marshal.dumps(defs), "")
 
 
+_UNPLAIN = re.compile(r"[\s:]")
+
+
 def _plain(name: str) -> bool:
-    return bool(name) and not any(c in name for c in " :\n\t\r")
+    """Names are stored space-separated: anything with whitespace or a colon is dropped."""
+    return bool(name) and _UNPLAIN.search(name) is None
 
 
 def _encode(counts: dict[str, int]) -> str:
@@ -133,7 +138,5 @@ def _header(node: ts.Node, lines: list[bytes], row: int) -> str:
     body = node.child_by_field_name("body")
     if body is not None and body.start_point[0] > row:
         last = min(body.start_point[0] - 1, row + HEADER_LINES - 1)
-    elif body is None and node.end_point[0] > row:
-        last = row
     text = [lines[i][:HEADER_WIDTH].decode("utf-8", "replace").rstrip() for i in range(row, min(last, len(lines) - 1) + 1)]
     return "\n".join(text)
