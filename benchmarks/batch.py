@@ -1,6 +1,6 @@
 """Batch throughput against the ideal set by a model's latency.
 
-    python benchmarks/batch.py [--tasks 50] [--steps 10] [--delay 0.3] [--workers 1,4,8]
+    python benchmarks/batch.py [--tasks 50] [--steps 20] [--delay 0.3] [--workers 1,4,8]
 
 A local OpenAI-compatible server (tests/openai_server.py) answers every request after
 a fixed delay. Each task is a tiny repo with one bug; the scripted answers make every
@@ -12,6 +12,10 @@ bubblewrap sandbox, tests before and after), and the script prints:
     throughput   tasks/s measured, and the ideal W / (steps x delay)
     efficiency   measured / ideal (target at 8 workers on 2 cores: >= 0.8)
     overhead     harness time per model step: (attempt wall time - steps x delay) / steps
+    cpu/step     CPU seconds an attempt burns (worker + its sandboxed commands) per step
+    model        the efficiency an idle machine would give, from that CPU cost:
+                 min(W / (steps x delay + cpu), cores / cpu) / ideal. The measured
+                 figure is the one that counts; the model says what load did to it.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def run_one_config(tasks_file: Path, out: Path, workers: int, base_url: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=50)
-    parser.add_argument("--steps", type=int, default=10, help="model calls per task (>= 3)")
+    parser.add_argument("--steps", type=int, default=20, help="model calls per task (>= 3; agents take 10-40)")
     parser.add_argument("--delay", type=float, default=0.3, help="seconds the server takes per answer")
     parser.add_argument("--workers", default="1,4,8")
     args = parser.parse_args()
@@ -97,23 +101,29 @@ def main() -> None:
     per_task_ideal = args.steps * args.delay
     print(f"{args.tasks} tasks x {args.steps} model calls, {args.delay * 1000:.0f} ms per call "
           f"(ideal per task {per_task_ideal:.1f} s); {os.cpu_count()} CPUs")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'workers':>7} {'wall s':>8} {'tasks/s':>8} {'ideal/s':>8} {'efficiency':>10} "
-          f"{'ok':>5} {'overhead/step ms':>17} {'attempt s (median)':>19}")
+          f"{'ok':>5} {'overhead/step ms':>17} {'attempt s':>10} {'cpu/step ms':>12} {'model':>6}")
     with OpenAIServer(responder=responder(args.steps), delay=args.delay) as server:
+        warm = make_tasks(root / "warmup", 1, args.steps)  # starts the forkserver; not counted
+        run_one_config(warm, root / "out-warmup", 1, server.base_url)
         for workers in counts:
             wall, records = run_one_config(tasks_file, root / f"out-w{workers}", workers, server.base_url)
             ok = sum(1 for r in records if r.get("success"))
             measured = len(records) / wall
             ideal = workers / per_task_ideal
             overheads = [(r["wall_time"] - r["steps"] * args.delay) / r["steps"] for r in records if r.get("steps")]
+            cpu = statistics.median(r.get("cpu_time") or 0 for r in records)
+            modelled = min(workers / (per_task_ideal + cpu), (os.cpu_count() or 1) / max(cpu, 1e-9)) / ideal
             print(f"{workers:>7} {wall:>8.1f} {measured:>8.2f} {ideal:>8.2f} {measured / ideal:>10.2f} "
                   f"{ok:>5} {1000 * statistics.median(overheads or [0]):>17.0f} "
-                  f"{statistics.median(r['wall_time'] for r in records):>19.2f}")
+                  f"{statistics.median(r['wall_time'] for r in records):>10.2f} "
+                  f"{1000 * cpu / args.steps:>12.0f} {modelled:>6.2f}", flush=True)
             bad = [r for r in records if not r.get("success")]
             if bad:
                 print(f"        not successful: {len(bad)}, e.g. {bad[0]['task_id']}: {bad[0]['status']} "
                       f"{bad[0]['reason']} {str(bad[0].get('error'))[:200]}")
-    print(f"(work folder: {root})")
+    print(f"load average after: {os.getloadavg()[0]:.1f}; work folder: {root}")
 
 
 if __name__ == "__main__":

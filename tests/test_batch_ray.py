@@ -25,7 +25,7 @@ from codeagent.batch.worker import TaskRunner  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
-VOLATILE = {"wall_time", "started_at", "finished_at", "host", "pid", "engine", "session_dir", "error"}
+VOLATILE = {"wall_time", "cpu_time", "started_at", "finished_at", "host", "pid", "engine", "session_dir", "error"}
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,7 @@ def build_report(records: list[dict[str, Any]]) -> dict[str, Any]:
         "tokens": _stats([float((r.get("tokens") or {}).get("total", 0)) for r in records]),
         "steps": _stats([float(r.get("steps") or 0) for r in records]),
         "wall_time_s": _stats([float(r.get("wall_time") or 0) for r in records]),
+        "cpu_time_s": _stats([float(r.get("cpu_time") or 0) for r in records]),
     }
     report["statuses"] = dict(Counter(r.get("status", "?") for r in records).most_common())
     failures = Counter(r.get("reason") or r.get("status") or "?" for r in records if not r.get("success"))

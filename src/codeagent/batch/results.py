@@ -28,7 +28,7 @@ STATUSES = ("done", "not_done", "planned", "error", "crashed", "timeout", "inter
 
 RECORD_FIELDS = (
     "kind", "task_id", "attempt", "status", "success", "exit_code", "reason", "summary",
-    "horizon", "steps", "wall_time", "tokens", "cost", "tests_before", "tests_after",
+    "horizon", "steps", "wall_time", "cpu_time", "tokens", "cost", "tests_before", "tests_after",
     "diff", "session_dir", "error", "expect", "meta", "started_at", "finished_at", "host", "pid",
 )
 
@@ -47,6 +47,7 @@ def base_record(task: BatchTask, attempt: int) -> dict[str, Any]:
         "horizon": task.horizon,
         "steps": 0,
         "wall_time": 0.0,
+        "cpu_time": 0.0,
         "tokens": {"prompt": 0, "completion": 0, "cached": 0, "total": 0},
         "cost": 0.0,
         "tests_before": None,

@@ -15,6 +15,7 @@ Attempt folder (`DIR/attempts/<task id>/<attempt>/`):
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -36,6 +37,7 @@ def execute(run_one: RunOne, task: BatchTask, attempt: int, attempt_dir: Path) -
     """Run one attempt; never raises (an exception becomes a `crashed` record)."""
     started = time.monotonic()
     started_at = time.time()
+    cpu_before = cpu_seconds()
     try:
         Path(attempt_dir).mkdir(parents=True, exist_ok=True)
         record = run_one(task, attempt, Path(attempt_dir))
@@ -49,7 +51,15 @@ def execute(run_one: RunOne, task: BatchTask, attempt: int, attempt_dir: Path) -
         record["finished_at"] = time.time()
     if not record.get("wall_time"):
         record["wall_time"] = round(time.monotonic() - started, 3)
+    record["cpu_time"] = round(cpu_seconds() - cpu_before, 3)
     return record
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and the children it has waited for
+    (sandboxed commands, git): what one attempt costs the machine besides waiting."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def attempt_dir_for(out_dir: Path, task_id: str, attempt: int) -> Path:
