@@ -9,8 +9,13 @@ refused, applied wrongly (target: 0), and edits per second.
 
 Each edit replaces 1-3 lines of a random Django module (append a comment, rename an
 identifier, insert a statement, delete a line, rewrite two lines) such that the file
-still parses. "Applied correctly" means the file's bytes equal exactly the intended
-result; "applied wrongly" means the engine reported success with any other bytes.
+still parses; the "model" includes 1-4 random lines of context. Perturbations:
+re-indented (dedented or indented as a block), trailing spaces, CRLF model text, CRLF
+file, elided middle (`...` for unchanged context), typo in a context line, wrong hunk
+line numbers and counts (unified only). "Applied correctly" means the file's bytes equal
+exactly the intended result; "applied wrongly" means the engine reported success with
+any other bytes. The baseline in the same run is a plain exact-match engine (parse,
+then replace `old` if it occurs exactly once).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeagent.edits import Edit, EditEngine
+from codeagent.edits import Edit, EditEngine, EditFormatError, parse_edits
 from codeagent.edits.validate import problems
 
 DATA = Path(__file__).parent / ".data" / "django-5.2.8" / "django"
@@ -217,46 +222,73 @@ def _anchor(case: Case) -> str:
 # -- running ----------------------------------------------------------------------------
 
 
-def run(cases: list[Case], validate: bool, seed: int, workdir: str | None = None) -> None:
+@dataclass
+class Tally:
+    counts: dict = None  # (format, perturbation) -> Counter of correct / refused / wrong (+ base-*)
+    layers: Counter = None
+    wall: float = 0.0
+    cpu: float = 0.0
+    base_cpu: float = 0.0
+
+    def __post_init__(self):
+        self.counts, self.layers, self.wrong = defaultdict(Counter), Counter(), []
+
+
+def run(cases: list[Case], validate: bool, seed: int, workdir: str | None = None) -> Tally:
     rng = random.Random(seed + 1)
-    tally: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    layers: Counter = Counter()
-    wrong_examples: list[str] = []
-    elapsed = cpu = 0.0
+    tally = Tally()
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
         engine = EditEngine(root, validate_syntax=validate, durable=False)
         for case in cases:
-            target = root / case.rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            original = "".join(line + "\n" for line in case.lines)
+            (root / case.rel).parent.mkdir(parents=True, exist_ok=True)
             for fmt in FORMATS:
                 for perturbation in PERTURBATIONS:
-                    if perturbation == "wrong-line-numbers" and fmt != "unified":
-                        continue
-                    crlf = perturbation == "crlf-file"
-                    data = original.replace("\n", "\r\n") if crlf else original
-                    target.write_bytes(data.encode())
-                    edit = render(case, fmt, perturbation, rng)
-                    began, began_cpu = time.perf_counter(), time.process_time()
-                    if isinstance(edit, Edit):
-                        report = engine.apply([edit])
-                    else:
-                        report = engine.apply_text(edit)
-                    elapsed += time.perf_counter() - began
-                    cpu += time.process_time() - began_cpu
-                    expected = case.expected().replace("\n", "\r\n") if crlf else case.expected()
-                    got = target.read_bytes().decode()
-                    if report.ok and got == expected:
-                        outcome = "correct"
-                        layers[report.results[0].layer] += 1
-                    elif not report.ok and got == data:
-                        outcome = "refused"
-                    else:
-                        outcome = "wrong"
-                        wrong_examples.append(_explain_wrong(case, fmt, perturbation, edit, report, expected, got))
-                    tally[(fmt, perturbation)][outcome] += 1
-    report_figures(tally, layers, (elapsed, cpu), len(cases), wrong_examples)
+                    if perturbation != "wrong-line-numbers" or fmt == "unified":
+                        one(engine, root, case, fmt, perturbation, rng, tally)
+    return tally
+
+
+def one(engine: EditEngine, root: Path, case: Case, fmt: str, perturbation: str, rng, tally: Tally) -> None:
+    """Apply one rendering with the engine and with the exact-only baseline; tally both."""
+    target = root / case.rel
+    crlf = perturbation == "crlf-file"
+    original = "".join(line + "\n" for line in case.lines)
+    data = original.replace("\n", "\r\n") if crlf else original
+    expected = case.expected().replace("\n", "\r\n") if crlf else case.expected()
+    target.write_bytes(data.encode())
+    edit = render(case, fmt, perturbation, rng)
+    began, began_cpu = time.perf_counter(), time.process_time()
+    report = engine.apply([edit]) if isinstance(edit, Edit) else engine.apply_text(edit)
+    tally.wall += time.perf_counter() - began
+    tally.cpu += time.process_time() - began_cpu
+    got = target.read_bytes().decode()
+    if report.ok and got == expected:
+        outcome = "correct"
+        tally.layers[report.results[0].layer] += 1
+    elif not report.ok and got == data:
+        outcome = "refused"
+    else:
+        outcome = "wrong"
+        tally.wrong.append(_explain_wrong(case, fmt, perturbation, edit, report, expected, got))
+    began_cpu = time.process_time()
+    base = baseline(data, edit)
+    tally.base_cpu += time.process_time() - began_cpu
+    base_outcome = "refused" if base is None else "correct" if base == expected else "wrong"
+    tally.counts[(fmt, perturbation)].update([outcome, "base-" + base_outcome])
+
+
+def baseline(text: str, edit: str | Edit) -> str | None:
+    """What a plain exact-match engine does: parse, then replace `old` only if it occurs once."""
+    try:
+        edits = [edit] if isinstance(edit, Edit) else parse_edits(edit)
+    except EditFormatError:
+        return None
+    for one_edit in edits:
+        if one_edit.op != "replace" or not one_edit.old or text.count(one_edit.old) != 1:
+            return None
+        text = text.replace(one_edit.old, one_edit.new)
+    return text if edits else None
 
 
 def _explain_wrong(case, fmt, perturbation, edit, report, expected, got) -> str:
@@ -265,27 +297,36 @@ def _explain_wrong(case, fmt, perturbation, edit, report, expected, got) -> str:
     return f"== {fmt}/{perturbation} {case.rel}:{case.start + 1}\n{shown}\n{report.describe()}\n{diff}"
 
 
-def report_figures(tally, layers, elapsed, n_cases, wrong_examples) -> None:
+def report_figures(tally: Tally, n_cases: int) -> None:
     total = Counter()
-    for counts in tally.values():
+    for counts in tally.counts.values():
         total.update(counts)
-    applications = sum(total.values())
-    print(f"edits: {n_cases} real changes to Django 5.2.8 sources, {applications} applications "
+    n_all = total["correct"] + total["refused"] + total["wrong"]
+    print(f"edits: {n_cases} real changes to Django 5.2.8 sources, {n_all} applications "
           f"({len(FORMATS)} formats x perturbations)")
-    print(f"{'format':<15} {'perturbation':<19} {'correct':>8} {'refused':>8} {'wrong':>6}")
-    for (fmt, pert), counts in sorted(tally.items(), key=lambda kv: (FORMATS.index(kv[0][0]), PERTURBATIONS.index(kv[0][1]))):
-        n = sum(counts.values())
-        print(f"{fmt:<15} {pert:<19} {counts['correct'] / n:>8.1%} {counts['refused'] / n:>8.1%} {counts['wrong']:>6}")
-    print(f"{'all':<15} {'':<19} {total['correct'] / applications:>8.1%} {total['refused'] / applications:>8.1%} "
-          f"{total['wrong']:>6}")
-    print("matching layers used: " + ", ".join(f"{k} {v}" for k, v in layers.most_common()))
-    print(f"applied wrongly: {total['wrong']} ({total['wrong'] / applications:.2%}); target 0")
-    wall, cpu = elapsed
-    print(f"throughput: {applications / cpu:,.0f} edits/s of CPU time ({cpu * 1000 / applications:.2f} ms per edit), "
-          f"{applications / wall:,.0f} edits/s wall clock; each = parse + match + validate + atomic write")
-    if wrong_examples:
-        WRONG_LOG.write_text("\n\n".join(wrong_examples))
+    print(f"{'format':<15} {'perturbation':<19} {'correct':>8} {'refused':>8} {'wrong':>6}   "
+          f"{'baseline: correct':>17} {'wrong':>6}")
+    order = lambda kv: (FORMATS.index(kv[0][0]), PERTURBATIONS.index(kv[0][1]))  # noqa: E731
+    for (fmt, pert), counts in sorted(tally.counts.items(), key=order):
+        _row(fmt, pert, counts)
+    _row("all", "", total)
+    print("matching layers used: " + ", ".join(f"{k} {v}" for k, v in tally.layers.most_common()))
+    print(f"applied wrongly: {total['wrong']} ({total['wrong'] / n_all:.2%}); target 0")
+    print(f"baseline = parse + exact match only, replace if unique (no layers, no validation): "
+          f"{total['base-correct'] / n_all:.1%} correct, {total['base-wrong']} wrong")
+    print(f"throughput: {n_all / tally.cpu:,.0f} edits/s of CPU time ({tally.cpu * 1000 / n_all:.2f} ms per edit: "
+          f"parse + match + validate + atomic write), {n_all / tally.wall:,.0f} edits/s wall clock; "
+          f"baseline {n_all / tally.base_cpu:,.0f} edits/s in memory (the engine costs {tally.cpu / tally.base_cpu:.0f}x "
+          "its CPU time)")
+    if tally.wrong:
+        WRONG_LOG.write_text("\n\n".join(tally.wrong))
         print(f"details of every wrong application: {WRONG_LOG}")
+
+
+def _row(fmt: str, pert: str, counts: Counter) -> None:
+    n = counts["correct"] + counts["refused"] + counts["wrong"]
+    print(f"{fmt:<15} {pert:<19} {counts['correct'] / n:>8.1%} {counts['refused'] / n:>8.1%} {counts['wrong']:>6}   "
+          f"{counts['base-correct'] / n:>17.1%} {counts['base-wrong']:>6}")
 
 
 def main() -> None:
@@ -299,7 +340,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     cases = make_cases(args.edits, rng)
     print(f"scratch workspace under {args.dir or tempfile.gettempdir()}")
-    run(cases, validate=not args.no_validate, seed=args.seed, workdir=args.dir)
+    tally = run(cases, validate=not args.no_validate, seed=args.seed, workdir=args.dir)
+    report_figures(tally, len(cases))
 
 
 if __name__ == "__main__":

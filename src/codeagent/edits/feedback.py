@@ -22,6 +22,13 @@ LAYER_NOTES = {
     "fuzzy": " (matched a near-identical block; unchanged lines kept as the file has them)",
 }
 
+AMBIGUOUS_NOTES = {
+    "whitespace": " (ignoring trailing whitespace)",
+    "indentation": " (ignoring indentation)",
+    "elision": " (with '...' standing for unchanged lines)",
+    "fuzzy": " (by near-identical text)",
+}
+
 
 def applied(rel: str, layer: str, first: int, old_count: int, new_count: int) -> str:
     """`first` is 1-based; counts are lines replaced and lines written."""
@@ -38,7 +45,7 @@ def miss(label: str, rel: str, found: Miss, text: str, old: str, *, from_tool: b
     if found.reason == "ambiguous":
         places = ", ".join(_span(a, b) for a, b in found.candidates[:MAX_CANDIDATES])
         more = f" and {len(found.candidates) - MAX_CANDIDATES} more" if len(found.candidates) > MAX_CANDIDATES else ""
-        how = "" if found.layer == "exact" else f" when {LAYER_NOTES.get(found.layer, '').strip(' ()')}"
+        how = AMBIGUOUS_NOTES.get(found.layer, "")
         advice = "Include more surrounding lines in old so it matches exactly one place"
         advice += ", or set replace_all to change every one." if from_tool else "."
         return f"{head}: old text matches {len(found.candidates)} places in {rel}{how}: lines {places}{more}. {advice}"
