@@ -122,8 +122,8 @@ class LocalEngine:
                 data = slot.conn.recv_bytes()
         except (EOFError, OSError):
             data = None
-        slot.process.join(timeout=10)
-        self._kill(slot)
+        slot.process.join(timeout=2 if data is not None else 10)
+        self._kill(slot)  # also whatever the attempt left running in its group
         if data is not None:
             try:
                 return json.loads(data)

@@ -66,14 +66,8 @@ class RayEngine:
         self.address = address
         self.init_kwargs = init_kwargs
         self._started_here = False
-        self._workers = workers
         self._connect()
-
-    @property
-    def workers(self) -> int:
-        if self._workers:
-            return self._workers
-        return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+        self.workers = workers or max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
     def _connect(self) -> None:
         if self.ray.is_initialized():

@@ -71,7 +71,7 @@ def _git(args: list[str], cwd: Path | None = None, timeout: float = 600) -> str:
     proc = subprocess.run(["git", *GIT_IDENTITY, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
     if proc.returncode != 0:
-        raise ConfigError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()[-500:]}")
+        raise ConfigError(f"git {args[0]} failed: {proc.stderr.strip()[-500:]}")
     return proc.stdout
 
 
@@ -96,8 +96,19 @@ def prepare_workspace(task: BatchTask, dest: Path) -> Path:
             _git(["add", "-A"], cwd=dest)
             _git(["commit", "--quiet", "--allow-empty", "-m", f"batch task {task.id}"], cwd=dest)
     if task.commit:
-        _git(["checkout", "--quiet", "--detach", task.commit], cwd=dest)
+        _git(["checkout", "--quiet", "--detach", _resolve(dest, task.commit)], cwd=dest)
     return dest
+
+
+def _resolve(repo: Path, commit: str) -> str:
+    """A commit, tag or branch of the source; a branch other than the default one
+    exists in the clone only as origin/<name>."""
+    for candidate in (commit, f"origin/{commit}"):
+        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], cwd=repo,
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+    raise ConfigError(f"commit {commit!r} is not in {repo.name}'s source repo")
 
 
 @dataclass
