@@ -4,9 +4,11 @@
 
 Copies the toolz and more-itertools sdists (fetched by tests/data/fetch_sdists.py),
 breaks functions in them, runs the tests through `TestRunner` (unsandboxed backend)
-and prints, per scenario: failing tests found, the characters of output the test
-command printed (what an exit-code-and-whole-output tool hands the model), the
-characters of codeagent's digest, and the ratio between the two.
+and prints, per scenario: failing tests found; the characters the project's own test
+command prints when run as is (what an exit-code-and-whole-output tool hands the
+model: the baseline); the characters of codeagent's run output (with its reporting
+options, e.g. pytest --tb=short); the characters of codeagent's digest; and the
+ratio baseline / digest.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ def run_scenario(work: Path, sdist: Path, cmd: str | None, edits: list[tuple[str
             raise SystemExit(f"benchmark edit no longer applies to {rel}: {old!r}")
         path.write_text(text.replace(old, new, 1))
     box = open_sandbox("none", root, scratch=work / "scratch")
-    report = TestRunner(box, detect_test_command(root, cmd)).run()
+    command = detect_test_command(root, cmd)
+    plain = box.run(command.cmd, timeout=900)
+    report = TestRunner(box, command).run()
     text = digest(report, max_chars=4000)
     shutil.rmtree(root)
-    return report, text
+    return report, text, len(plain.output) + plain.dropped_bytes
 
 
 def main() -> None:
@@ -63,20 +67,21 @@ def main() -> None:
     rows = []
     for label, name, cmd, edits in SCENARIOS:
         with tempfile.TemporaryDirectory() as tmp:
-            report, text = run_scenario(Path(tmp), sdists[name], cmd, edits)
+            report, text, plain = run_scenario(Path(tmp), sdists[name], cmd, edits)
         failing = len(report.failed)  # collection errors are failing cases too
-        rows.append((label, report.runner, failing, report.raw_output_size, len(text)))
-    header = f"{'scenario':46} {'runner':9} {'failing':>7} {'raw chars':>10} {'digest':>7} {'raw/digest':>10}"
+        rows.append((label, report.runner, failing, plain, report.raw_output_size, len(text)))
+    header = (f"{'scenario':46} {'runner':9} {'failing':>7} {'plain out':>10} {'our out':>8} "
+              f"{'digest':>7} {'plain/digest':>12}")
     print(header)
     print("-" * len(header))
-    for label, runner, failing, raw, size in rows:
-        print(f"{label:46} {runner:9} {failing:>7} {raw:>10} {size:>7} {raw / max(size, 1):>9.1f}x")
-    total_raw = sum(r[3] for r in rows)
-    total_digest = sum(r[4] for r in rows)
+    for label, runner, failing, plain, ours, size in rows:
+        print(f"{label:46} {runner:9} {failing:>7} {plain:>10} {ours:>8} {size:>7} {plain / max(size, 1):>11.1f}x")
+    totals = [sum(r[i] for r in rows) for i in (2, 3, 4, 5)]
     print("-" * len(header))
-    print(f"{'all scenarios':46} {'':9} {sum(r[2] for r in rows):>7} {total_raw:>10} {total_digest:>7} "
-          f"{total_raw / max(total_digest, 1):>9.1f}x")
-    print("digest bound: 4000 chars; raw = characters the test command printed")
+    print(f"{'all scenarios':46} {'':9} {totals[0]:>7} {totals[1]:>10} {totals[2]:>8} {totals[3]:>7} "
+          f"{totals[1] / max(totals[3], 1):>11.1f}x")
+    print("chars; plain out = the test command run as is; our out = with codeagent's reporting options; "
+          "digest bound 4000")
 
 
 if __name__ == "__main__":
