@@ -95,3 +95,16 @@ def test_doctor_without_bwrap_exits_4(make_repo, tmp_path):
     checks = {c["name"]: c for c in map(json.loads, done.stdout.splitlines())}
     assert done.returncode == 4
     assert checks["bubblewrap"]["status"] == "fail" and "apt-get install" in checks["bubblewrap"]["detail"]
+
+
+def test_profile_from_config_is_used_and_checked(make_repo, tmp_path):
+    repo = make_repo({"a.txt": "a\n"})
+    profile = tmp_path / "p.toml"
+    profile.write_text('extends = "default"\n[env.set]\nFROM_PROFILE = "yes"\n')
+    env = {**os.environ, "CODEAGENT_SANDBOX_PROFILE": str(profile)}
+    done = codeagent("exec", "--sandbox", "none", "--", "echo $FROM_PROFILE", cwd=repo, env=env)
+    assert done.stdout == "yes\n"
+    env["CODEAGENT_SANDBOX_PROFILE"] = "nope"
+    done = codeagent("doctor", "--json", cwd=repo, env=env)
+    checks = {c["name"]: c for c in map(json.loads, done.stdout.splitlines())}
+    assert checks["sandbox"]["status"] == "fail" and "unknown sandbox profile 'nope'" in checks["sandbox"]["detail"]

@@ -52,6 +52,8 @@ class Settings(BaseModel):
     test_cmd: str | None = Field(None, description="Command that runs the project's tests; detected when empty.")
     sandbox: str = Field("auto", description="auto | bwrap | none. 'none' runs commands unsandboxed.")
     allow_network: bool = Field(False, description="Give sandboxed commands network access.")
+    sandbox_profile: str | None = Field(None, description="Sandbox profile name or .toml path; "
+                                        "'default' (or 'network' with allow_network) when empty.")
     max_steps: int = Field(60, ge=1, description="Hard cap on model calls in one run.")
     max_tokens: int = Field(3_000_000, ge=1, description="Hard cap on prompt + completion tokens in one run.")
     max_cost: float | None = Field(None, ge=0, description="Hard cap on spend in USD; none when empty.")

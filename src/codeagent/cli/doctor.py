@@ -94,12 +94,21 @@ def check_test_command(repo: Path | None, loaded: LoadedSettings) -> Check:
 
 
 def check_sandbox_setting(loaded: LoadedSettings, bwrap_ok: bool) -> Check:
-    name = loaded.settings.sandbox
-    if name == "none":
-        return Check("sandbox", "warn", "'none' (from " + loaded.sources.get("sandbox", "default")
-                     + "): commands run unsandboxed")
-    return Check("sandbox", "ok" if bwrap_ok else "fail",
-                 f"{name!r} → bwrap" + ("" if bwrap_ok else " is unavailable: runs stop with exit code 4"))
+    from codeagent.errors import ConfigError
+    from codeagent.sandbox.profiles import load_profile
+
+    s = loaded.settings
+    try:
+        profile = load_profile(s.sandbox_profile or ("network" if s.allow_network else "default"))
+    except ConfigError as exc:
+        return Check("sandbox", "fail", f"bad sandbox profile: {exc}")
+    about = (f"profile {profile.name} ({'network' if profile.network or s.allow_network else 'no network'}, "
+             f"{profile.limits.memory_mb} MiB, {profile.limits.processes} processes)")
+    if s.sandbox == "none":
+        return Check("sandbox", "warn", f"'none' (from {loaded.sources.get('sandbox', 'default')}): "
+                     "commands run unsandboxed")
+    return Check("sandbox", "ok" if bwrap_ok else "fail", f"{s.sandbox!r} → bwrap, {about}"
+                 + ("" if bwrap_ok else "; bwrap is unavailable: runs stop with exit code 4"))
 
 
 def register(app: typer.Typer) -> None:

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         flags = {"sandbox": sandbox, "allow_network": True if allow_network else None, "command_timeout": timeout}
         settings = load_settings(root, flags).settings
         box = open_sandbox(settings.sandbox, root, allow_network=settings.allow_network,
-                           timeout=settings.command_timeout, profile=profile)
+                           timeout=settings.command_timeout, profile=profile or settings.sandbox_profile)
         if box.warning:
             warn(box.warning)
         result = box.run(command[0] if len(command) == 1 else command, cwd=cwd)

@@ -33,7 +33,7 @@ XFSZ_EXIT = 128 + 25  # a shell's status when its child died of SIGXFSZ
 MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory", "Out of memory")
 FSIZE_SIGNS = ("File too large", "File size limit exceeded")
 FORK_SIGNS = ("fork: Resource temporarily unavailable", "Cannot fork", "can't fork", "fork failed",
-              "BlockingIOError: [Errno 11]", "Resource temporarily unavailable")
+              "BlockingIOError: [Errno 11]")
 
 
 class BwrapSandbox:
