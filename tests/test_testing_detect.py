@@ -29,7 +29,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
         ({"setup.py": "", "tox.ini": "[testenv]\ncommands = python -m unittest -v\n"}, "unittest", "tox.ini"),
         ({"setup.py": "", "Makefile": "test:\n\tpytest -q\n"}, "pytest", "Makefile"),
         ({"tests/test_a.py": "import pytest\n"}, "pytest", "import pytest"),
-        ({"tests/test_a.py": "import unittest\n"}, "unittest", "only unittest"),
+        ({"tests/test_a.py": "import unittest\n"}, "unittest", "unittest test files"),
         ({"tests/test_a.py": "def test_x():\n    pass\n"}, "pytest", "plain test functions"),
         ({"go.mod": "module x\n"}, "go", "go.mod"),
         ({"Cargo.toml": "[package]\nname='x'\n"}, "cargo", "Cargo.toml"),

@@ -211,6 +211,23 @@ def test_unittest_selection_and_flaky(make_repo, process_sandbox):
     assert only.passed == ["tests.test_shapes.AreaTest.test_square"] and only.ok
 
 
+
+def test_unittest_tests_folder_that_is_not_a_package(make_repo, process_sandbox):
+    repo = make_repo({
+        "shapes.py": "def area(w, h):\n    return w * h\n",
+        "tests/test_shapes.py": (
+            "import unittest\nfrom shapes import area\n\nclass T(unittest.TestCase):\n"
+            "    def test_ok(self):\n        self.assertEqual(area(1, 1), 1)\n"
+            "    def test_bad(self):\n        self.assertEqual(area(1, 2), 3)\n"),
+    })
+    command = detect_test_command(repo)
+    assert command.cmd.endswith("-m unittest discover -s tests")
+    runner = TestRunner(process_sandbox(repo), command)
+    report = runner.run()
+    assert report.failed == ["test_shapes.T.test_bad"] and report.passed == ["test_shapes.T.test_ok"]
+    again = runner.run(["test_shapes.T.test_ok"])
+    assert again.ok and again.passed == ["test_shapes.T.test_ok"]
+
 NODE = shutil.which("node")
 
 

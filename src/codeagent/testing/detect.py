@@ -149,6 +149,10 @@ def _python(root: Path) -> TestCommand | None:
     if any(re.search(r"^(async )?def test_", t, re.M) for t in texts):
         return TestCommand(pytest_cmd, "pytest", "test files hold plain test functions (pytest style)")
     if test_files:
+        for folder in ("tests", "test"):
+            if (root / folder).is_dir() and not (root / folder / "__init__.py").exists():
+                return TestCommand(f"{unittest_cmd} discover -s {folder}", "unittest",
+                                   f"unittest test files in {folder}/ (not a package)")
         return TestCommand(unittest_cmd, "unittest", "Python test files that use only unittest")
     return None
 

@@ -74,8 +74,7 @@ def _pytest(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str])
 def _unittest(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str]) -> Invocation:
     out = workdir / f"{tag}.json"
     shim = workdir / "codeagent_unittest.py"
-    if not shim.exists():
-        shim.write_text(SHIM.read_text(encoding="utf-8"), encoding="utf-8")
+    shim.write_text(SHIM.read_text(encoding="utf-8"), encoding="utf-8")
     prefix, words = _last(cmd)
     for i in range(len(words) - 1):
         if words[i] == "-m" and words[i + 1] == "unittest":
@@ -84,8 +83,20 @@ def _unittest(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str
     else:
         return Invocation(cmd)
     if selection:
-        args = [a for a in args if a in UNITTEST_FLAGS] + selection
+        top = _option(args, ("-t", "--top-level-directory")) or _option(args, ("-s", "--start-directory"))
+        args = (["--path", top] if top else []) + [a for a in args if a in UNITTEST_FLAGS] + selection
     return Invocation(_join(prefix, head + args), artifact=out)
+
+
+def _option(args: list[str], names: tuple[str, ...]) -> str | None:
+    """The value of the first of `names` in `args` (`-s DIR` or `--start-directory=DIR`)."""
+    for i, arg in enumerate(args):
+        if arg in names and i + 1 < len(args):
+            return args[i + 1]
+        for name in names:
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
 
 
 def _go(cmd: str, root: Path, workdir: Path, tag: str, selection: list[str]) -> Invocation:

@@ -3,7 +3,9 @@
 codeagent copies this file into the sandbox's scratch dir and runs it with the
 project's own interpreter, so it imports nothing but the standard library:
 
-    python codeagent_unittest.py OUT.json [the arguments of python -m unittest]
+    python codeagent_unittest.py OUT.json [--path DIR] [the arguments of python -m unittest]
+
+`--path DIR` puts DIR on sys.path, as `discover -s DIR` would (for selected tests).
 
 The JSON goes to OUT.json; everything else (arguments, output, exit code) behaves
 as `python -m unittest` does.
@@ -85,8 +87,11 @@ class Runner(unittest.TextTestRunner):
 
 def main():
     sys.path[0] = os.getcwd()  # `python -m unittest` imports from the current dir
-    out = sys.argv[1]
-    program = unittest.main(module=None, argv=["python -m unittest"] + sys.argv[2:],
+    out, args = sys.argv[1], sys.argv[2:]
+    if args[:1] == ["--path"] and len(args) > 1:
+        sys.path.insert(1, os.path.abspath(args[1]))
+        args = args[2:]
+    program = unittest.main(module=None, argv=["python -m unittest"] + args,
                             testRunner=Runner, exit=False)
     for row in records.values():
         if row.pop("more", 0):
