@@ -11,6 +11,7 @@ own, 124 when it timed out, 4 when no sandbox is available.
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
@@ -42,11 +43,13 @@ def register(app: typer.Typer) -> None:
         root = find_repo_root(cwd) or cwd
         flags = {"sandbox": sandbox, "allow_network": True if allow_network else None, "command_timeout": timeout}
         settings = load_settings(root, flags).settings
-        box = open_sandbox(settings.sandbox, root, allow_network=settings.allow_network,
-                           timeout=settings.command_timeout, profile=profile or settings.sandbox_profile)
-        if box.warning:
-            warn(box.warning)
-        result = box.run(command[0] if len(command) == 1 else command, cwd=cwd)
+        with tempfile.TemporaryDirectory(prefix="codeagent-exec-") as scratch:
+            box = open_sandbox(settings.sandbox, root, allow_network=settings.allow_network,
+                               timeout=settings.command_timeout, scratch=Path(scratch),
+                               profile=profile or settings.sandbox_profile)
+            if box.warning:
+                warn(box.warning)
+            result = box.run(command[0] if len(command) == 1 else command, cwd=cwd)
         if as_json:
             emit_json(result.to_dict() | {"sandbox": box.name})
         else:
