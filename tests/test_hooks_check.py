@@ -124,9 +124,25 @@ def test_fast_path_nothing_staged_and_docs_only(make_repo):
     run_git(repo, "add", "README.md")
     proc = run_hook(repo)
     assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(["codeagent", "precommit"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == ""
     outcome = run_precommit(repo, settings_for(repo))
     assert outcome.verdict == "skipped" and outcome.checks == []
-    assert outcome.duration < 1.0
+    # review mode reads docs too (a key pasted into a README is still a leak)
+    outcome = run_precommit(repo, settings_for(repo), mode="review", model=None)
+    assert outcome.verdict == "pass" and outcome.mode == "review" and outcome.checks == []
+
+
+def test_the_first_commit_of_a_repo_is_checked(tmp_path):
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    run_git(repo, "init", "-q")
+    for rel, text in PROJECT.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text.replace("a + b", "a - b"))
+    run_git(repo, "add", "-A")
+    outcome = run_precommit(repo, settings_for(repo))
+    assert outcome.exit_code == 1 and outcome.checks[-1].failed == ["tests/test_calc.py::test_add"]
 
 
 def test_a_python_change_no_test_imports_skips_the_tests(make_repo):

@@ -41,6 +41,9 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["precommit"]:  # the commit hook's fast path, before the CLI is built
+        from codeagent.hooks.__main__ import exit_if_nothing_to_check
+        exit_if_nothing_to_check(sys.argv[2:])
     build_app()
     try:
         rc = app(standalone_mode=False)  # typer.Exit(n) comes back as n here, not raised

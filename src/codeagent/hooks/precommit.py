@@ -69,8 +69,12 @@ def run_precommit(repo: Path, settings: Settings, *, mode: str | None = None, bu
     paths = staged_paths(repo)
     if paths is None:
         raise NotAGitRepoError(f"{repo} is not a git work tree")
-    relevant = paths if mode == "review" else relevant_paths(paths, settings.precommit.skip_paths)
+    covered = relevant_paths(paths, settings.precommit.skip_paths)  # what the checks look at
+    relevant = paths if mode == "review" else covered  # review reads every staged file
     outcome = PrecommitOutcome(mode, "pass", 0, staged=paths)
+    for saved in sorted(cache_base().glob("rescue-*")):
+        outcome.notes.append(f"an interrupted fix left copies of your files in {saved}; "
+                             "compare them with your tree, then delete the folder")
     if not relevant:
         outcome.verdict = "skipped"
         outcome.notes.append("nothing staged" if not paths else "only files no check covers are staged")
@@ -80,13 +84,13 @@ def run_precommit(repo: Path, settings: Settings, *, mode: str | None = None, bu
         return finish(outcome, start)
     if settings.sandbox == "none":
         outcome.notes.append("sandbox 'none': the checks ran unsandboxed, with your user's full access")
-    snapshot = StagedSnapshot.capture(repo, relevant)
+    snapshot = StagedSnapshot.capture(repo, relevant, covered)
     with scratch_area(cache_base()) as area:
         scratch = ScratchRepo.create(area / "staged", snapshot)
         run_checks_and_review(outcome, scratch, settings, model, deadline, area)
         if outcome.mode == "fix" and any(c.blocking for c in outcome.checks):
             fix(outcome, scratch, settings, model, deadline, area, bus)
-    if not outcome.checks and outcome.mode != "review":
+    if not outcome.checks and snapshot.covered:
         outcome.notes.append("no test command found and no linters configured: nothing was checked "
                              "(set test_cmd or [tool.codeagent.precommit] linters)")
     decide(outcome, settings)
@@ -137,7 +141,9 @@ def run_checks_and_review(outcome: PrecommitOutcome, scratch: ScratchRepo, setti
 
 def all_checks(scratch: ScratchRepo, settings: Settings, deadline: Deadline, area: Path) -> list[CheckResult]:
     snapshot = scratch.snapshot
-    results = checks_mod.run_linters(scratch.path, settings, snapshot.changed, deadline)
+    if not snapshot.covered:
+        return []
+    results = checks_mod.run_linters(scratch.path, settings, snapshot.covered, deadline)
 
     def head_root() -> Path | None:
         if snapshot.head is None:
@@ -147,7 +153,7 @@ def all_checks(scratch: ScratchRepo, settings: Settings, deadline: Deadline, are
             materialize_tree(snapshot.repo, f"{snapshot.head}^{{tree}}", dest)
         return dest
 
-    tests = checks_mod.run_tests(scratch.path, settings, snapshot.changed, deadline, head_root)
+    tests = checks_mod.run_tests(scratch.path, settings, snapshot.covered, deadline, head_root)
     return results + ([tests] if tests else [])
 
 

@@ -64,11 +64,12 @@ class StagedSnapshot:
     repo: Path
     tree: str
     head: str | None  # None on an unborn branch
-    changed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # every staged path
+    covered: list[str] = field(default_factory=list)  # the staged paths some check covers
     kind: str = "staged_snapshot"
 
     @classmethod
-    def capture(cls, repo: Path, changed: list[str]) -> "StagedSnapshot":
+    def capture(cls, repo: Path, changed: list[str], covered: list[str] | None = None) -> "StagedSnapshot":
         proc = git(repo, "write-tree", check=False)
         if proc.returncode != 0:
             raise WorkspaceError(
@@ -76,7 +77,8 @@ class StagedSnapshot:
                 hint="resolve the conflicts and `git add` the files, then commit again",
             )
         head = git(repo, "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
-        return cls(Path(repo), out(proc), out(head) or None, list(changed))
+        covered = list(changed if covered is None else covered)
+        return cls(Path(repo), out(proc), out(head) or None, list(changed), covered)
 
     def diff(self, context: int = 3) -> str:
         """The staged change as a unified diff (what review reads)."""
