@@ -220,6 +220,8 @@ def test_fork_bomb_is_bounded_and_machine_stays_usable(box):
     assert subprocess.run(["true"]).returncode == 0
     assert time.monotonic() - start < 1.0
     assert wait_gone(marker) == []
+    after = box.run("echo fine")  # the same sandbox (and reused cgroup) runs on, cleanly
+    assert after.exit_code == 0 and after.limits_hit == []
 
 
 def test_background_process_left_behind_is_killed(box):
@@ -255,6 +257,7 @@ def test_memory_hog_is_stopped_and_reported(box):
     assert result.exit_code != 0
     assert "memory" in result.limits_hit
     assert "memory limit of 256 MiB" in result.output
+    assert box.run("python3 -c \"x = bytearray(64 << 20)\"").limits_hit == []
 
 
 def test_memory_hog_without_cgroup_uses_rlimit(workspace, tmp_path):

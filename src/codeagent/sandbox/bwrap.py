@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 
 from codeagent.errors import SandboxError
@@ -54,6 +55,10 @@ class BwrapSandbox:
         self.scratch.mkdir(parents=True, exist_ok=True)
         limits = self.profile.limits
         self.cgroup = cgroups.available() if limits.use_cgroup else None
+        self._groups = cgroups.GroupPool(self.cgroup, pids_max=limits.processes,
+                                         memory_bytes=limits.memory_mb * MIB) if self.cgroup else None
+        if self._groups is not None:
+            weakref.finalize(self, self._groups.close)
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
         self.warning = self._limit_warning()
         self._namespace_args = self._namespaces(status.version or (0,))
@@ -96,7 +101,8 @@ class BwrapSandbox:
     def run(self, command, *, cwd=None, timeout=None, env=None) -> CommandResult:
         where = check_cwd(cwd, [self.root, self.scratch])
         argv, text, path_entries = self.argv(command, where)
-        group = self._open_group()
+        group = self._take_group()
+        before = group.counters() if group else (0, 0)
 
         def kill(proc: subprocess.Popen) -> None:
             kill_group(proc)  # bwrap dies; --die-with-parent and the pid namespace take the rest
@@ -106,10 +112,16 @@ class BwrapSandbox:
         try:
             done = execute(self._launcher(group) + argv, cwd=str(where), env=self.environment(env, path_entries),
                            timeout=timeout or self.timeout, output_cap=self.profile.limits.output_bytes, kill=kill)
-            return self._result(text, done, group)
+            after = group.counters() if group else (0, 0)
+            return self._result(text, done, (after[0] > before[0], after[1] > before[1]) if group else None)
         finally:
             if group is not None:
-                group.remove()
+                self._groups.give_back(group)
+
+    def close(self) -> None:
+        """Remove this sandbox's cgroups now (otherwise done at exit)."""
+        if self._groups is not None:
+            self._groups.close()
 
     def _launcher(self, group: cgroups.CommandGroup | None) -> list[str]:
         """A /bin/sh prefix that joins the cgroup and sets rlimits, then execs bwrap.
@@ -126,23 +138,25 @@ class BwrapSandbox:
             steps.append(f"ulimit -v {limits.memory_mb * 1024}")
         return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "codeagent-sandbox"]
 
-    def _open_group(self) -> cgroups.CommandGroup | None:
-        if self.cgroup is None:
+    def _take_group(self) -> cgroups.CommandGroup | None:
+        if self._groups is None:
             return None
-        limits = self.profile.limits
         try:
-            return cgroups.CommandGroup(self.cgroup, pids_max=limits.processes, memory_bytes=limits.memory_mb * MIB)
+            return self._groups.take()
         except OSError as exc:
             raise SandboxError(f"cannot create the command's cgroup under {self.cgroup.pids}: {exc}") from None
 
-    def _result(self, text: str, done: Execution, group: cgroups.CommandGroup | None) -> CommandResult:
+    def _result(self, text: str, done: Execution, cgroup_hits: tuple[bool, bool] | None) -> CommandResult:
+        """The CommandResult, with every limit hit named; `cgroup_hits` is (processes, memory)."""
         limits = self.profile.limits
         hit: list[str] = ["timeout"] if done.timed_out else []
         notes: list[str] = []
-        if group.memory_hit() if group else any(sign in done.output for sign in MEMORY_SIGNS):
+        pids_hit, memory_hit = cgroup_hits or (any(s in done.output for s in FORK_SIGNS),
+                                               any(s in done.output for s in MEMORY_SIGNS))
+        if memory_hit:
             hit.append("memory")
             notes.append(f"memory limit of {limits.memory_mb} MiB reached: an allocation failed or the process was killed")
-        if group.pids_hit() if group else any(sign in done.output for sign in FORK_SIGNS):
+        if pids_hit:
             hit.append("processes")
             notes.append(f"process limit of {limits.processes} reached: fork() failed")
         if done.returncode in (XFSZ_EXIT, -25) or any(sign in done.output for sign in FSIZE_SIGNS):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -161,14 +162,13 @@ class CommandGroup:
         except OSError:
             return {}
 
-    def pids_hit(self) -> bool:
-        return self._events(self.dirs[0], "pids.events").get("max", 0) > 0
-
-    def memory_hit(self) -> bool:
+    def counters(self) -> tuple[int, int]:
+        """(times fork hit pids.max, OOM kills) so far; a reused group is judged by the change."""
+        pids = self._events(self.dirs[0], "pids.events").get("max", 0)
         if self.hierarchy.version == 2:
             events = self._events(self.dirs[0], "memory.events")
-            return events.get("oom_kill", 0) > 0 or events.get("oom", 0) > 0
-        return self._events(self.dirs[1], "memory.oom_control").get("oom_kill", 0) > 0
+            return pids, max(events.get("oom_kill", 0), events.get("oom", 0))
+        return pids, self._events(self.dirs[1], "memory.oom_control").get("oom_kill", 0)
 
     def kill_all(self) -> None:
         """SIGKILL every process still in the group."""
@@ -201,3 +201,30 @@ class CommandGroup:
                     if attempt == 0:
                         self.kill_all()
                     time.sleep(0.01)
+
+
+class GroupPool:
+    """Idle per-command groups of one sandbox, reused: removing a v1 memory group costs
+    ~10 ms, so groups are made on demand and removed only by `close()` (or at exit)."""
+
+    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int):
+        self.hierarchy, self.pids_max, self.memory_bytes = hierarchy, pids_max, memory_bytes
+        self._idle: list[CommandGroup] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> CommandGroup:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return CommandGroup(self.hierarchy, pids_max=self.pids_max, memory_bytes=self.memory_bytes)
+
+    def give_back(self, group: CommandGroup) -> None:
+        group.kill_all()
+        with self._lock:
+            self._idle.append(group)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for group in idle:
+            group.remove()
