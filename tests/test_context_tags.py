@@ -88,3 +88,9 @@ def test_token_counts_are_exact_and_fast():
     assert count_tokens("hello world") == 2
     assert count_tokens("<|endoftext|>") > 1  # special-token text is plain text here
     assert estimate_tokens("abcdefgh") == 2
+
+
+def test_a_definitions_own_name_is_not_a_reference():
+    record = extract("a.go", b"package main\n\ntype Server struct{}\n\ntype Client struct{ s *Server }\n")
+    assert set(record[DEFNAMES].split()) == {"Server", "Client"}
+    assert record[REFNAMES].split() == ["Server"]  # used once, inside Client

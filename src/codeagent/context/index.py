@@ -21,6 +21,7 @@ from codeagent.context.tags import SKIPPED
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 PRUNE_SLACK = 20_000
+WRITE_BATCH = 256
 
 
 @dataclass
@@ -88,8 +89,8 @@ class RepoIndex:
         stats.removed = len(gone)
         listed = set(paths)
         self._skipped = {p: r for p, r in self._skipped.items() if p in current or (r == "large" and p in listed)}
-        if new_entries or new_records or removed:
-            self.cache.write(rootkey, new_entries, new_records, removed)
+        if new_entries or removed:
+            self.cache.write(rootkey, new_entries, {}, removed)
         if first and (new_entries or new_records):
             self._maybe_prune(len(paths))
         stats.indexed = len(self.records)
@@ -159,15 +160,24 @@ class RepoIndex:
         return left
 
     def _parse(self, paths: list[str], new_entries: dict[str, Entry], stats: RefreshStats) -> dict[str, bytes]:
+        """Parse on every core; store results in batches while the workers go on."""
         records: dict[str, bytes] = {}
+        batch_entries: dict[str, Entry] = {}
+        batch_records: dict[str, bytes] = {}
         for path, key, size, mtime, blob in parse_many(self.root, sorted(paths), self.workers):
-            if self._adopt(path, key, blob):
-                records[key] = blob
-                stats.parsed += 1
-                checked = time.time_ns()
-                new_entries[path] = Entry(size, mtime, key, checked)
-                assert self._entries is not None
-                self._entries[path] = new_entries[path]
+            if not self._adopt(path, key, blob):
+                continue
+            stats.parsed += 1
+            entry = Entry(size, mtime, key, time.time_ns())
+            assert self._entries is not None
+            self._entries[path] = entry
+            records[key] = batch_records[key] = blob
+            batch_entries[path] = entry
+            new_entries.pop(path, None)  # stored with its batch, not again at the end
+            if len(batch_entries) >= WRITE_BATCH:
+                self.cache.write(str(self.root), batch_entries, batch_records, [])
+                batch_entries, batch_records = {}, {}
+        self.cache.write(str(self.root), batch_entries, batch_records, [])
         return records
 
     def _adopt(self, path: str, key: str, blob: bytes) -> bool:

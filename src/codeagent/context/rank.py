@@ -23,7 +23,7 @@ import numpy as np
 
 from codeagent.context.corpus import Corpus
 from codeagent.context.tags import DEFNAMES
-from codeagent.context.text import IDENT, STOPWORDS, query_terms, split_identifier
+from codeagent.context.text import IDENT, STOPWORDS, query_terms
 
 K1, B = 1.2, 0.75
 WEIGHTS = {"content": 1.0, "path": 0.45, "defines": 0.7, "literal": 1.0}
@@ -222,7 +222,3 @@ def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
         reasons.append(f"used from {int(corpus.graph.in_refs[i])} places")
     return reasons
 
-
-def code_words(query: str) -> set[str]:
-    """Lower-cased terms of the instruction's identifiers (for the map's emphasis)."""
-    return {t for w in IDENT.findall(query) for t in split_identifier(w)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import marshal
 import re
 from bisect import bisect_left
+from collections import Counter
 
 import tree_sitter as ts
 
@@ -95,21 +96,21 @@ def _tags(lang: str, data: bytes) -> tuple[list[tuple], dict[str, int]]:
     names = sorted(caps.get("name", ()), key=lambda n: n.start_byte)
     name_starts = [n.start_byte for n in names]
     raw: list[tuple] = []
+    counts = Counter(node.text for node in caps.get("ref", ()))
     for key, nodes in caps.items():
         if not key.startswith("def."):
             continue
+        kind = key[4:]
         for node in nodes:
             # the definition's name is the first captured name inside it
             i = bisect_left(name_starts, node.start_byte)
             if i < len(names) and name_starts[i] < node.end_byte:
-                name = names[i].text.decode("utf-8", "replace")
-                raw.append((node.start_byte, -node.end_byte, name, key[4:], node))
-    own = set(name_starts)  # a definition's own name is not a reference
-    refs: dict[str, int] = {}
-    for node in caps.get("ref", ()):
-        if node.start_byte not in own:
-            name = node.text.decode("utf-8", "replace")
-            refs[name] = refs.get(name, 0) + 1
+                name_node = names[i]
+                text = name_node.text
+                if name_node.type == "type_identifier" and kind not in SCOPE_ONLY_KINDS and counts[text] > 0:
+                    counts[text] -= 1  # a bare (type_identifier) @ref pattern caught the definition's own name
+                raw.append((node.start_byte, -node.end_byte, text.decode("utf-8", "replace"), kind, node))
+    refs = {k.decode("utf-8", "replace"): v for k, v in counts.items() if v > 0}
     return _defs_with_parents(raw, data), refs
 
 
