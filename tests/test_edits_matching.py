@@ -130,6 +130,12 @@ def test_anchor_picks_the_first_candidate_after_it():
     assert out == "def a():\n    return 0\n\ndef b():\n    return 1\n"
 
 
+def test_a_block_replaced_by_one_blank_line_keeps_that_line():
+    text = "a = 1\n\n    def f():\n        pass\nb = 2\n"
+    layer, out = apply(text, "\n        def f():\n            pass\n", "\n")
+    assert layer == "indentation" and out == "a = 1\n\nb = 2\n"
+
+
 def test_replace_all_changes_every_occurrence():
     found = locate(SRC, "self.items", "self.store", replace_all=True)
     assert [m.line + 1 for m in found] == [13, 16, 19]

@@ -46,9 +46,9 @@ class Lines:
 def block_lines(text: str) -> list[str]:
     """A model's old/new text as lines: CRLF folded, one final newline dropped."""
     text = text.replace("\r\n", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    return text.split("\n") if text else []
+    if not text:
+        return []
+    return (text[:-1] if text.endswith("\n") else text).split("\n")
 
 
 def indent_of(line: str) -> str:
