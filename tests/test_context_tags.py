@@ -6,7 +6,7 @@ import marshal
 
 import pytest
 
-from codeagent.context.tags import DEFNAMES, DEFS, REFNAMES, SKIPPED, extract
+from codeagent.context.tags import DEFNAMES, DEFS, REFNAMES, SKIPPED, TERMS, extract
 from codeagent.context.text import query_terms, split_identifier
 from codeagent.context.tokens import count_tokens, estimate_tokens, exact
 
@@ -71,7 +71,7 @@ def test_definition_headers_and_nesting():
 def test_binary_content_and_unknown_languages():
     assert extract("x.py", b"\x00\x01\x02")[SKIPPED] == "binary"
     record = extract("notes.txt", b"The InvoiceTotal is wrong")
-    assert record[DEFNAMES] == "" and " invoicetotal:1 " in record[4]
+    assert record[DEFNAMES] == "" and " invoicetotal:1 " in record[TERMS]
 
 
 def test_identifier_splitting():

@@ -58,7 +58,11 @@ class Corpus:
         if not pos:
             return np.zeros(0, np.int64), np.zeros(0)
         docs = np.searchsorted(self.starts, np.array(pos), side="right") - 1
-        return docs, np.array(counts, np.float64)
+        found = np.array(counts, np.float64)
+        if len(docs) > 1 and (np.diff(docs) == 0).any():  # a term listed twice in one file
+            docs, where = np.unique(docs, return_inverse=True)
+            found = np.bincount(where, weights=found)
+        return docs, found
 
     @cached_property
     def path_index(self) -> dict[str, list[tuple[int, bool]]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from codeagent.context.cache import Entry, TagCache
 from codeagent.context.files import Listing, parse_many, read_key
-from codeagent.context.tags import SKIPPED
+from codeagent.context.tags import RECORD_FIELDS, SKIPPED
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 PRUNE_SLACK = 20_000
@@ -184,6 +184,8 @@ class RepoIndex:
         try:
             record = marshal.loads(blob)
         except (EOFError, ValueError, TypeError):
+            return False
+        if not isinstance(record, tuple) or len(record) != RECORD_FIELDS:
             return False
         self._keys[path] = key
         self.version += 1

@@ -31,6 +31,7 @@ from codeagent.context.text import content_terms
 
 Record = tuple
 LANG, DEFNAMES, REFNAMES, REFCOUNTS, TERMS, LENGTH, DEFS, SKIPPED = range(8)
+RECORD_FIELDS = 8
 HEADER_LINES = 3
 HEADER_WIDTH = 200
 BINARY_SNIFF = 8192
@@ -72,7 +73,7 @@ def extract(path: str, data: bytes) -> Record:
     names = dict.fromkeys(d[0] for d in defs if d[1] not in SCOPE_ONLY_KINDS and _plain(d[0]))
     refs = {k: v for k, v in refs.items() if _plain(k)}
     ref_counts = " ".join(map(str, refs.values()))
-    return (lang, " ".join(names), " ".join(refs), ref_counts, _encode(terms), length, marshal.dumps(defs), "")
+    return (lang, " ".join(names), " ".join(refs), ref_counts, terms, length, marshal.dumps(defs), "")
 
 
 _UNPLAIN = re.compile(r"[\s:]")
@@ -81,12 +82,6 @@ _UNPLAIN = re.compile(r"[\s:]")
 def _plain(name: str) -> bool:
     """Names are stored space-separated: anything with whitespace or a colon is dropped."""
     return bool(name) and _UNPLAIN.search(name) is None
-
-
-def _encode(counts: dict[str, int]) -> str:
-    """{"a": 2, "b": 1} -> " a:2 b:1 " (found with one substring search per term).
-    Keys are lexical terms, which never hold spaces or colons."""
-    return " " + " ".join(map(":".join, zip(counts, map(str, counts.values())))) + " "
 
 
 def _tags(lang: str, data: bytes) -> tuple[list[tuple], dict[str, int]]:

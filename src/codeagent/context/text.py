@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain, repeat
+from operator import mul
 
 IDENT_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -60,23 +62,30 @@ def split_identifier(ident: str) -> tuple[str, ...]:
     return result
 
 
-_bytes_memo: dict[bytes, tuple[str, ...]] = {}
+_prefix_memo: dict[bytes, tuple[str, ...]] = {}
 
 
-def content_terms(data: bytes) -> tuple[dict[str, int], int]:
-    """Term frequencies of a file's bytes, and the document length in terms."""
-    memo = _bytes_memo
-    terms: dict[str, int] = {}
-    get = terms.get
-    for tok, n in Counter(IDENT_BYTES.findall(data)).items():
-        split = memo.get(tok)
-        if split is None:
-            split = split_identifier(tok.decode("ascii"))
-            if len(memo) < 500_000:
-                memo[tok] = split
-        for term in split:
-            terms[term] = get(term, 0) + n
-    return terms, sum(terms.values())
+def _prefixes(token: bytes) -> tuple[str, ...]:
+    found = tuple(term + ":" for term in split_identifier(token.decode("ascii")))
+    if len(_prefix_memo) < 500_000:
+        _prefix_memo[token] = found
+    return found
+
+
+def content_terms(data: bytes) -> tuple[str, int]:
+    """A file's lexical terms encoded as " term:count term:count ", and the document
+    length in terms. A term may appear more than once (`Name` and `names` both give
+    "name"); readers add the counts up. Built with C-level iterators only: this runs
+    on every file of a cold build."""
+    counts = Counter(IDENT_BYTES.findall(data))
+    memo_get = _prefix_memo.get
+    splits = list(map(memo_get, counts))
+    if None in splits:
+        splits = [s if s is not None else _prefixes(t) for s, t in zip(splits, counts)]
+    sizes = list(map(len, splits))
+    numbers = chain.from_iterable(map(repeat, map(str, counts.values()), sizes))
+    text = " ".join(map(str.__add__, chain.from_iterable(splits), numbers))
+    return f" {text} ", sum(map(mul, counts.values(), sizes))
 
 
 def path_terms(path: str) -> list[str]:
