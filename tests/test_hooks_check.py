@@ -208,3 +208,31 @@ def test_json_outcome_on_stdout(make_repo):
     outcome = json.loads(proc.stdout)
     assert proc.returncode == 1 and outcome["kind"] == "precommit_outcome" and outcome["verdict"] == "blocked"
     assert outcome["staged"] == ["calc.py"]
+
+
+def test_stage_patch_lays_the_fix_over_unstaged_work_file_by_file(make_repo, tmp_path):
+    from codeagent.errors import WorkspaceError
+    from codeagent.hooks.snapshot import ScratchRepo, StagedSnapshot, stage_patch
+
+    repo = make_repo({"a.py": "a = 1\nb = 2\n", "b.py": "x = 1\n\n\n\n\ny = 2\n"})
+    (repo / "a.py").write_text("a = 10\nb = 2\n")
+    (repo / "b.py").write_text("x = 10\n\n\n\n\ny = 2\n")
+    run_git(repo, "add", "a.py", "b.py")
+    (repo / "a.py").write_text("a = 10  # mine\nb = 2\n")  # overlaps the fix below
+    (repo / "b.py").write_text("x = 10\n\n\n\n\ny = 2\nz = 3  # mine\n")  # does not
+    snapshot = StagedSnapshot.capture(repo, ["a.py", "b.py"])
+    scratch = ScratchRepo.create(tmp_path / "scratch", snapshot)
+    (scratch.path / "a.py").write_text("a = 11\nb = 2\n")
+    (scratch.path / "b.py").write_text("x = 11\n\n\n\n\ny = 2\n")
+    patch = scratch.git("diff").stdout.decode()
+    result = stage_patch(snapshot, patch, tmp_path / "rescue")
+    assert (result.worktree_updated, result.worktree_kept) == (["b.py"], ["a.py"])
+    assert run_git(repo, "show", ":a.py").stdout == "a = 11\nb = 2\n"
+    assert run_git(repo, "show", ":b.py").stdout == "x = 11\n\n\n\n\ny = 2\n"
+    assert (repo / "a.py").read_text() == "a = 10  # mine\nb = 2\n"
+    assert (repo / "b.py").read_text() == "x = 11\n\n\n\n\ny = 2\nz = 3  # mine\n"
+    assert not (tmp_path / "rescue").exists()
+    before = tree_state(repo)  # the index has moved on from the snapshot now: refused
+    with pytest.raises(WorkspaceError):
+        stage_patch(snapshot, patch, tmp_path / "rescue")
+    assert tree_state(repo) == before

@@ -11,8 +11,8 @@ a private scratch repo holding it -> checks (linters, affected tests) in the san
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -123,20 +123,35 @@ def model_trouble(mode: str, what: str, settings: Settings, outcome: PrecommitOu
 
 def run_checks_and_review(outcome: PrecommitOutcome, scratch: ScratchRepo, settings: Settings, model,
                           deadline: Deadline, area: Path) -> None:
-    """The checks, with the model review (review mode) running alongside them."""
-    review = None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        if outcome.mode == "review":
-            review = pool.submit(review_staged, scratch.snapshot, settings, model)
-        began = time.monotonic()
-        outcome.checks = all_checks(scratch, settings, deadline, area)
-        outcome.checks_seconds = time.monotonic() - began
-        if review is not None:
-            findings, notes, failure = review.result()
-            outcome.findings += findings
-            outcome.notes += notes
-            if failure:
-                model_trouble("review", failure, settings, outcome)
+    """The checks, with the review (review mode) running alongside them in a daemon
+    thread, so Ctrl-C or the budget never waits on a slow model call."""
+    review: dict = {}
+    thread = None
+    if outcome.mode == "review":
+        def work() -> None:
+            try:
+                review["result"] = review_staged(scratch.snapshot, settings, model)
+            except Exception as exc:  # handed to the main thread below
+                review["error"] = exc
+
+        thread = threading.Thread(target=work, name="precommit-review", daemon=True)
+        thread.start()
+    began = time.monotonic()
+    outcome.checks = all_checks(scratch, settings, deadline, area)
+    outcome.checks_seconds = time.monotonic() - began
+    if thread is None:
+        return
+    thread.join(deadline.remaining())
+    if "error" in review:
+        raise review["error"]
+    if "result" not in review:
+        findings, notes, failure = scan_diff(scratch.snapshot.diff()), [], "the review did not finish within the budget"
+    else:
+        findings, notes, failure = review["result"]
+    outcome.findings += findings
+    outcome.notes += notes
+    if failure:
+        model_trouble("review", failure, settings, outcome)
 
 
 def all_checks(scratch: ScratchRepo, settings: Settings, deadline: Deadline, area: Path) -> list[CheckResult]:

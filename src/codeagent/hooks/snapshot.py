@@ -206,14 +206,20 @@ class StageResult:
     kind: str = "stage_result"
 
 
-def patch_files(patch: str) -> list[str]:
-    files = []
-    for line in patch.splitlines():
+def split_patch(patch: str) -> list[tuple[str, str]]:
+    """(path, that file's part of the patch) for each file a `git diff` patch touches."""
+    parts: list[tuple[str, list[str]]] = []
+    for line in patch.splitlines(keepends=True):
         if line.startswith("diff --git "):
-            parts = line.split(" b/", 1)
-            if len(parts) == 2 and parts[1] not in files:
-                files.append(parts[1])
-    return files
+            path = line.rstrip("\n").split(" b/", 1)[-1]
+            parts.append((path, []))
+        if parts:
+            parts[-1][1].append(line)
+    return [(path, "".join(lines)) for path, lines in parts]
+
+
+def patch_files(patch: str) -> list[str]:
+    return [path for path, _ in split_patch(patch)]
 
 
 @contextmanager
@@ -228,27 +234,33 @@ def signals_deferred() -> Iterator[None]:
 
 
 def stage_patch(snapshot: StagedSnapshot, patch: str, rescue_dir: Path) -> StageResult:
-    """Stage `patch` (made against the staged snapshot) into the user's index; lay it
-    over the working tree too where it applies cleanly. Refuses if the index moved."""
-    repo, data = snapshot.repo, patch.encode()
-    files = patch_files(patch)
+    """Stage `patch` (made against the staged snapshot) into the user's index; lay each
+    file's part over the working tree too where it applies cleanly on top of the
+    user's unstaged edits. Refuses if the index moved since the snapshot."""
+    repo = snapshot.repo
+    result = StageResult(patch_files(patch), [], [])
     with signals_deferred():
         if out(git(repo, "write-tree", check=False)) != snapshot.tree:
             raise WorkspaceError("the index changed while the hook ran; the fix was not staged")
-        git(repo, "apply", "--cached", "--whitespace=nowarn", input=data)
-        fits = git(repo, "apply", "--check", "--whitespace=nowarn", input=data, check=False)
-        if fits.returncode != 0:
-            return StageResult(files, [], files, note=(
-                "the fix is staged; your working tree keeps your version of these files because "
-                "their unstaged edits overlap it (see `git diff` after the commit)"))
-        saved = save_files(repo, files, rescue_dir)
-        try:
-            git(repo, "apply", "--whitespace=nowarn", input=data)
-        except WorkspaceError:
-            restore_files(repo, saved, rescue_dir)
-            return StageResult(files, [], files, note="the fix is staged; the working tree was left as it was")
+        git(repo, "apply", "--cached", "--whitespace=nowarn", input=patch.encode())
+        for path, part in split_patch(patch):
+            data = part.encode()
+            if git(repo, "apply", "--check", "--whitespace=nowarn", input=data, check=False).returncode != 0:
+                result.worktree_kept.append(path)
+                continue
+            saved = save_files(repo, [path], rescue_dir)
+            try:
+                git(repo, "apply", "--whitespace=nowarn", input=data)
+                result.worktree_updated.append(path)
+            except WorkspaceError:
+                restore_files(repo, saved, rescue_dir)
+                result.worktree_kept.append(path)
         shutil.rmtree(rescue_dir, ignore_errors=True)
-    return StageResult(files, files, [])
+    if result.worktree_kept:
+        result.note = ("the fix is staged; your working tree keeps your version of "
+                       f"{', '.join(result.worktree_kept)} because unstaged edits there overlap the fix "
+                       "(after the commit, `git diff` shows them against the fixed version)")
+    return result
 
 
 def save_files(repo: Path, files: list[str], dest: Path) -> dict[str, bool]:
