@@ -94,3 +94,32 @@ def test_fix_without_a_model_falls_back_to_check_with_a_note(make_repo):
     run_git(repo, "add", "calc.py")
     proc = run_hook(repo, "--mode", "fix", env=hook_env(CODEAGENT_SANDBOX="none"))
     assert proc.returncode == 1 and "blocking (block_on_model_error = true)" in proc.stderr
+
+
+def test_git_commit_in_fix_mode_repairs_through_a_real_endpoint(make_repo):
+    """The whole front door: `git commit` runs the installed hook, which opens the
+    configured model (a real local OpenAI-compatible server), repairs, stages, and
+    the commit records the repair."""
+    from openai_server import OpenAIServer, Turn
+
+    repo = make_repo(PROJECT)
+    install(repo, "fix")
+    (repo / ".codeagent.toml").write_text("[precommit]\nbudget = 600\n")
+    (repo / "calc.py").write_text(BROKEN)
+    run_git(repo, "add", "calc.py")
+    with OpenAIServer() as server:
+        server.push(
+            Turn(tool_calls=[("update_plan", {"steps": [{"what": "repair add", "files": ["calc.py"],
+                                                         "done_when": "tests pass"}]})]),
+            Turn(tool_calls=[("edit_file", {"path": "calc.py", "old": "def add(a, b):\n    return a - b",
+                                            "new": "def add(a, b):\n    return a + b"})]),
+            Turn(tool_calls=[("finish", {"summary": "add adds again"})]),
+        )
+        env = hook_env(CODEAGENT_SANDBOX="none", CODEAGENT_MODEL="local", CODEAGENT_STREAM="false",
+                       OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-local-test")
+        proc = run_git(repo, "commit", "-m", "calc", env=env, check=False)
+        assert server.pending == 0
+    assert proc.returncode == 0, proc.stderr
+    assert "fixed and staged" in proc.stderr and "+    return a + b" in proc.stderr
+    assert "return a + b" in run_git(repo, "show", "HEAD:calc.py").stdout
+    assert run_git(repo, "status", "--porcelain").stdout == "?? .codeagent.toml\n"

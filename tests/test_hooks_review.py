@@ -6,6 +6,7 @@ import json
 
 from codeagent.config import load_settings
 from codeagent.errors import ModelUnavailableError
+from codeagent.hooks.install import install
 from codeagent.hooks.review import added_lines, parse_findings, redact_secrets, scan_diff
 from codeagent.hooks.precommit import run_precommit
 from codeagent.models.scripted import ScriptedModel, tool
@@ -130,3 +131,24 @@ def test_review_still_runs_the_checks(make_repo):
     outcome = run_precommit(repo, settings_for(repo), mode="review", model=ScriptedModel([findings_call()]))
     assert outcome.exit_code == 1 and outcome.findings == []
     assert outcome.checks[-1].failed == ["tests/test_calc.py::test_add"]
+
+
+def test_git_commit_in_review_mode_blocks_on_the_endpoints_finding(make_repo):
+    from openai_server import OpenAIServer, Turn
+
+    repo = make_repo(PROJECT)
+    install(repo, "review")
+    (repo / "calc.py").write_text(CALC + "\n\ndef div(a, b):\n    return a // b\n")  # the tests still pass
+    run_git(repo, "add", "calc.py")
+    finding = {"file": "calc.py", "line": 10, "severity": "high", "category": "bug", "message": "div truncates"}
+    with OpenAIServer() as server:
+        server.push(Turn(tool_calls=[("report_findings", {"findings": [finding]})]))
+        env = hook_env(CODEAGENT_SANDBOX="none", CODEAGENT_MODEL="local", CODEAGENT_STREAM="false",
+                       OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-local-test")
+        proc = run_git(repo, "commit", "-m", "calc", env=env, check=False)
+        sent = server.chat_requests[0].body
+    assert proc.returncode != 0
+    assert "calc.py:10: high bug [BLOCKS] div truncates" in proc.stderr
+    assert "[ok] tests: affected tests: 2 passed" in proc.stderr
+    assert sent["tools"][0]["function"]["name"] == "report_findings"
+    assert run_git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "1"

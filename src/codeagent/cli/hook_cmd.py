@@ -16,6 +16,11 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    register_hook(app)
+    register_precommit(app)
+
+
+def register_hook(app: typer.Typer) -> None:
     hook_app = typer.Typer(help="Install or remove codeagent's git pre-commit hook.", no_args_is_help=True)
     app.add_typer(hook_app, name="hook")
 
@@ -55,6 +60,8 @@ def register(app: typer.Typer) -> None:
         path = hooks_dir(repo) / "pre-commit"
         say(f"installed at {path} (mode {mode})" if mode else f"not installed ({path})")
 
+
+def register_precommit(app: typer.Typer) -> None:
     @app.command("precommit")
     def precommit_cmd(
         mode: Optional[str] = typer.Option(None, "--mode", help="check | fix | review (default: config, else check)"),
