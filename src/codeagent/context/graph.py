@@ -38,7 +38,7 @@ class FileGraph:
         def_names, def_file = _per_file(records, DEFNAMES)
         ref_names, ref_file = _per_file(records, REFNAMES)
         counts_text = " ".join(r[REFCOUNTS] for r in records)
-        ref_cnt = np.array(counts_text.split(), dtype=np.float64) if ref_names else np.zeros(0)
+        ref_cnt = np.fromiter(map(int, counts_text.split()), np.float64, len(ref_names))
         self.names = list(dict.fromkeys(def_names))  # symbol id -> name (defined names only)
         self.ids = {name: i for i, name in enumerate(self.names)}
         nsym = len(self.names)
