@@ -20,7 +20,7 @@ import pytest
 
 from codeagent.sandbox import open_sandbox
 from codeagent.sandbox.probe import bwrap_status
-from tests.conftest import git
+from repo_helpers import git
 
 
 def require_bwrap() -> None:

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.test_sandbox_bwrap import require_bwrap
+from test_sandbox_bwrap import require_bwrap
 
 
 def codeagent(*args, cwd, env=None):

@@ -8,7 +8,7 @@ import pytest
 from codeagent.errors import SandboxError
 from codeagent.sandbox.execute import CappedBuffer
 from codeagent.sandbox.process import ProcessSandbox, cap_output
-from tests.test_sandbox_bwrap import sandboxed_pids, wait_gone
+from test_sandbox_bwrap import sandboxed_pids, wait_gone
 
 
 def test_capped_buffer_keeps_head_and_tail():
