@@ -38,13 +38,9 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str], ok=(0,)) -> float:
     return elapsed
 
 
-def median_time(runs: int, cmd: list[str], cwd: Path, env: dict[str, str], ok=(0,)) -> float:
-    sh(cmd, cwd, env, ok)  # warm the page cache
-    return statistics.median(sh(cmd, cwd, env, ok) for _ in range(runs))
-
-
-def make_project(root: Path, modules: int, env: dict[str, str]) -> Path:
-    repo = root / "project"
+def make_project(root: Path, name: str, modules: int, env: dict[str, str], staged: dict[str, str]) -> Path:
+    """A committed project of `modules` modules with a test each, then `staged` staged."""
+    repo = root / name
     (repo / "tests").mkdir(parents=True)
     (repo / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\n')
     (repo / "README.md").write_text("# project\n")
@@ -54,6 +50,9 @@ def make_project(root: Path, modules: int, env: dict[str, str]) -> Path:
             f"from mod{i} import f{i}\n\n\ndef test_f{i}():\n    assert f{i}(1) == {i + 1}\n")
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True)
+    for rel, text in staged.items():
+        (repo / rel).write_text(text)
+        subprocess.run(["git", "add", rel], cwd=repo, env=env, check=True)
     return repo
 
 
@@ -67,35 +66,34 @@ def main() -> None:
     env.update(CODEAGENT_CONFIG_DIR=str(tmp / "config"), CODEAGENT_CACHE_DIR=str(tmp / "cache"),
                CODEAGENT_DATA_DIR=str(tmp / "data"), GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
                GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b", NO_COLOR="1")
-    repo = make_project(tmp, args.modules, env)
     hook = [sys.executable, "-m", "codeagent.hooks"]
     cli = [sys.executable, "-m", "codeagent.cli.main", "precommit"]
-    git = lambda *a: subprocess.run(["git", *a], cwd=repo, env=env, check=True)  # noqa: E731
-    rows: list[tuple[str, float, float | None, str]] = []
-
-    python_bare = median_time(args.runs, [sys.executable, "-c", "pass"], repo, env)
-    rows.append(("baseline: python -c pass", python_bare, None, ""))
-    rows.append(("fast path, nothing staged (hook)", median_time(args.runs, hook, repo, env), python_bare, "python"))
-    rows.append(("fast path, nothing staged (codeagent precommit)", median_time(args.runs, cli, repo, env),
-                 python_bare, "python"))
-    (repo / "README.md").write_text("# project\n\nmore docs\n")
-    git("add", "README.md")
-    rows.append(("fast path, only docs staged (hook)", median_time(args.runs, hook, repo, env), python_bare, "python"))
-    git("reset", "-q", "README.md")
-
-    (repo / "mod3.py").write_text("def f3(x):\n    return x + 3  # touched\n")
-    git("add", "mod3.py")
-    pytest_direct = median_time(args.runs, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                            "tests/test_mod3.py"], repo, env)
-    rows.append(("baseline: python -m pytest tests/test_mod3.py", pytest_direct, None, ""))
-    for sandbox in ("bwrap", "none"):
-        senv = {**env, "CODEAGENT_SANDBOX": sandbox}
-        rows.append((f"check, 1 module staged, sandbox {sandbox}", median_time(args.runs, hook, repo, senv),
-                     pytest_direct, "pytest"))
-    (repo / "mod3.py").write_text("def f3(x):\n    return x - 3\n")
-    git("add", "mod3.py")
-    broken = median_time(args.runs, hook, repo, {**env, "CODEAGENT_SANDBOX": "bwrap"}, ok=(1,))
-    rows.append(("check, 1 broken module staged (blocked), bwrap", broken, pytest_direct, "pytest"))
+    clean = make_project(tmp, "clean", args.modules, env, {})
+    docs = make_project(tmp, "docs", args.modules, env, {"README.md": "# project\n\nmore docs\n"})
+    touched = make_project(tmp, "touched", args.modules, env, {"mod3.py": "def f3(x):\n    return x + 3  # touched\n"})
+    broken = make_project(tmp, "broken", args.modules, env, {"mod3.py": "def f3(x):\n    return x - 3\n"})
+    bwrap, none = {**env, "CODEAGENT_SANDBOX": "bwrap"}, {**env, "CODEAGENT_SANDBOX": "none"}
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_mod3.py"]
+    # (name, command, repo, env, accepted exit codes, baseline name)
+    scenarios = [
+        ("baseline: python -c pass", [sys.executable, "-c", "pass"], clean, env, (0,), None),
+        ("fast path, nothing staged (hook)", hook, clean, env, (0,), "python"),
+        ("fast path, nothing staged (codeagent precommit)", cli, clean, env, (0,), "python"),
+        ("fast path, only docs staged (hook)", hook, docs, env, (0,), "python"),
+        ("baseline: python -m pytest tests/test_mod3.py", pytest, touched, env, (0,), None),
+        ("check, 1 module staged, sandbox bwrap", hook, touched, bwrap, (0,), "pytest"),
+        ("check, 1 module staged, sandbox none", hook, touched, none, (0,), "pytest"),
+        ("check, 1 broken module staged (blocked), bwrap", hook, broken, bwrap, (1,), "pytest"),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, *_ in scenarios}
+    for round_ in range(args.runs + 1):  # interleaved, so load hits every scenario alike; round 0 warms up
+        for name, cmd, repo, cmd_env, ok, _ in scenarios:
+            elapsed = sh(cmd, repo, cmd_env, ok)
+            if round_:
+                times[name].append(elapsed)
+    med = {name: statistics.median(values) for name, values in times.items()}
+    base = {"python": med["baseline: python -c pass"], "pytest": med["baseline: python -m pytest tests/test_mod3.py"]}
+    rows = [(name, med[name], base.get(b) if b else None, b or "") for name, *_, b in scenarios]
 
     print(f"hook latency, {args.modules} modules, median of {args.runs} runs, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}")
