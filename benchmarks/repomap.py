@@ -188,12 +188,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="cold builds and updates to run (best cold, median update)")
     parser.add_argument("--tokens", type=int, default=2048, help="map token budget")
     parser.add_argument("--skip-aider", action="store_true")
+    parser.add_argument("--priority", type=int, default=None, metavar="NICE",
+                        help="on a shared Linux machine: give this run's scheduling group this nice value "
+                        "(e.g. -10, needs root), so other jobs disturb both contenders less")
     args = parser.parse_args()
+    priority = ""
+    if args.priority is not None:
+        Path("/proc/self/autogroup").write_text(str(args.priority))
+        priority = f"; run at autogroup nice {args.priority}"
     root = prepare()
     load = os.getloadavg()[0]
-    mine = ours(root, args.repeat, args.tokens)
-    theirs = None if args.skip_aider else aider(root, args.tokens)
-    print(f"Django {VERSION}: {mine['files']} files indexed by codeagent; load average {load:.2f} on {os.cpu_count()} cores")
+    try:
+        mine = ours(root, args.repeat, args.tokens)
+        theirs = None if args.skip_aider else aider(root, args.tokens)
+    finally:
+        if args.priority is not None:
+            Path("/proc/self/autogroup").write_text("0")
+    print(f"Django {VERSION}: {mine['files']} files indexed by codeagent; load average {load:.2f} on {os.cpu_count()} cores{priority}")
     print(f"codeagent  cold build + first query : {mine['cold']:7.2f} s   cpu {mine['cold_cpu']:.2f} s on all cores (target: >= 5x faster than aider)")
     print(f"codeagent  new query, warm cache    : {mine['warm']:7.3f} s   median of {mine['warm_all']}, cpu {mine['warm_cpu']:.3f} s (target <= 0.5 s; parsed {mine['warm_parsed']})")
     print(f"codeagent  one-file update + query  : {mine['update']:7.3f} s   cpu {mine['update_cpu']:.3f} s (refresh alone {mine['update_refresh']:.3f} s, parsed {mine['update_parsed']}; target <= 0.2 s)")

@@ -20,7 +20,8 @@ from codeagent.context.tags import extract, skip_by_name
 
 WALK_SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "build", "dist", "target"})
 INLINE_BELOW = 48  # fewer files than this are parsed in-process
-CHUNK = 16
+CHUNK_BYTES = 128_000
+CHUNK_FILES = 32
 
 
 class Listing:
@@ -91,7 +92,24 @@ def _parse_chunk(tasks: list[tuple[str, str]]) -> list:
     return [parse_one(t) for t in tasks]
 
 
-def parse_many(root: Path, paths: list[str], workers: int | None = None) -> Iterator[tuple]:
+def _chunks(tasks: list[tuple[str, str]], sizes: dict[str, int]) -> list[list[tuple[str, str]]]:
+    """Largest files first, in chunks of about CHUNK_BYTES, so both cores finish together."""
+    tasks = sorted(tasks, key=lambda t: (-sizes.get(t[1], 0), t[1]))
+    chunks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    total = 0
+    for task in tasks:
+        current.append(task)
+        total += sizes.get(task[1], 0)
+        if total >= CHUNK_BYTES or len(current) >= CHUNK_FILES:
+            chunks.append(current)
+            current, total = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def parse_many(root: Path, paths: list[str], workers: int | None = None, sizes: dict[str, int] | None = None) -> Iterator[tuple]:
     """Parse files on every core; yields parse_one results as chunks finish."""
     tasks = [(str(root), p) for p in paths]
     workers = workers or os.cpu_count() or 1
@@ -103,9 +121,8 @@ def parse_many(root: Path, paths: list[str], workers: int | None = None) -> Iter
         return
     # fork is cheapest and inherits the loaded grammars; with threads alive it is unsafe
     method = "fork" if threading.active_count() == 1 else "forkserver"
-    chunks = [tasks[i : i + CHUNK] for i in range(0, len(tasks), CHUNK)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)) as pool:
-        for results in pool.map(_parse_chunk, chunks):
+        for results in pool.map(_parse_chunk, _chunks(tasks, sizes or {})):
             for found in results:
                 if found is not None:
                     yield found

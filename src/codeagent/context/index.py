@@ -79,7 +79,8 @@ class RepoIndex:
         if wanted:
             wanted = self._load_by_key(wanted, stats)
         to_parse = list(current) if cold else list(wanted)
-        new_records = self._parse(to_parse, new_entries, stats) if to_parse else {}
+        sizes = {p: current[p][0] for p in to_parse if p in current}
+        new_records = self._parse(to_parse, sizes, new_entries, stats) if to_parse else {}
         removed = [p for p in entries if p not in current]
         for p in removed:
             del entries[p]
@@ -159,12 +160,12 @@ class RepoIndex:
                 left[path] = key
         return left
 
-    def _parse(self, paths: list[str], new_entries: dict[str, Entry], stats: RefreshStats) -> dict[str, bytes]:
+    def _parse(self, paths: list[str], sizes: dict[str, int], new_entries: dict[str, Entry], stats: RefreshStats) -> dict[str, bytes]:
         """Parse on every core; store results in batches while the workers go on."""
         records: dict[str, bytes] = {}
         batch_entries: dict[str, Entry] = {}
         batch_records: dict[str, bytes] = {}
-        for path, key, size, mtime, blob in parse_many(self.root, sorted(paths), self.workers):
+        for path, key, size, mtime, blob in parse_many(self.root, sorted(paths), self.workers, sizes):
             if not self._adopt(path, key, blob):
                 continue
             stats.parsed += 1

@@ -111,7 +111,6 @@ def _tags(lang: str, data: bytes) -> tuple[list[tuple], dict[str, int]]:
 
 def _defs_with_parents(raw: list[tuple], data: bytes) -> list[tuple]:
     raw.sort(key=lambda r: (r[0], r[1]))
-    lines = data.split(b"\n") if raw else []
     defs: list[tuple] = []
     stack: list[tuple[int, int]] = []  # (end_byte, index)
     seen: set[tuple[int, str]] = set()
@@ -123,16 +122,20 @@ def _defs_with_parents(raw: list[tuple], data: bytes) -> list[tuple]:
             stack.pop()
         parent = stack[-1][1] if stack else -1
         row, end_row = node.start_point[0], node.end_point[0]
-        defs.append((name, kind, row, end_row, parent, _header(node, lines, row)))
+        defs.append((name, kind, row, end_row, parent, _header(node, data, row)))
         stack.append((-neg_end, len(defs) - 1))
     return defs
 
 
-def _header(node: ts.Node, lines: list[bytes], row: int) -> str:
+def _header(node: ts.Node, data: bytes, row: int) -> str:
     """The definition's first lines, up to where its body starts (at most 3)."""
-    last = row
+    lines = 1
     body = node.child_by_field_name("body")
     if body is not None and body.start_point[0] > row:
-        last = min(body.start_point[0] - 1, row + HEADER_LINES - 1)
-    text = [lines[i][:HEADER_WIDTH].decode("utf-8", "replace").rstrip() for i in range(row, min(last, len(lines) - 1) + 1)]
-    return "\n".join(text)
+        lines = min(body.start_point[0] - row, HEADER_LINES)
+    begin = data.rfind(b"\n", 0, node.start_byte) + 1
+    end = begin
+    for _ in range(lines):
+        end = data.find(b"\n", end) + 1 or len(data) + 1
+    text = data[begin : end - 1].decode("utf-8", "replace").split("\n")
+    return "\n".join(line[:HEADER_WIDTH].rstrip() for line in text)

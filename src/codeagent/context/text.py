@@ -65,8 +65,13 @@ def split_identifier(ident: str) -> tuple[str, ...]:
 _prefix_memo: dict[bytes, tuple[str, ...]] = {}
 
 
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_TO_SPACES = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
+
+
 def _prefixes(token: bytes) -> tuple[str, ...]:
-    found = tuple(term + ":" for term in split_identifier(token.decode("ascii")))
+    word = token.decode("ascii").lstrip("0123456789")  # identifiers start with a letter or _
+    found = tuple(term + ":" for term in split_identifier(word)) if word else ()
     if len(_prefix_memo) < 500_000:
         _prefix_memo[token] = found
     return found
@@ -77,7 +82,7 @@ def content_terms(data: bytes) -> tuple[str, int]:
     length in terms. A term may appear more than once (`Name` and `names` both give
     "name"); readers add the counts up. Built with C-level iterators only: this runs
     on every file of a cold build."""
-    counts = Counter(IDENT_BYTES.findall(data))
+    counts = Counter(data.translate(_TO_SPACES).split())
     memo_get = _prefix_memo.get
     splits = list(map(memo_get, counts))
     if None in splits:
