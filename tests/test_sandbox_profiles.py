@@ -123,3 +123,13 @@ def test_auto_without_bwrap_stops_with_exit_code_4(tmp_path, monkeypatch):
         assert open_sandbox("none", tmp_path).warning  # chosen by name: allowed, with a warning
     finally:
         probe.bwrap_status.cache_clear()
+
+
+def test_missing_required_bind_is_a_clear_error(tmp_path):
+    from test_sandbox_bwrap import require_bwrap
+
+    require_bwrap()
+    path = write(tmp_path / "p.toml", 'extends = "default"\n[filesystem]\nro_bind = ["/usr", "/no/such/dir"]\n')
+    with pytest.raises(ConfigError, match=r"ro_bind path /no/such/dir does not exist") as info:
+        open_sandbox("bwrap", tmp_path, profile=str(path))
+    assert "ro_bind_try" in info.value.hint

@@ -62,7 +62,7 @@ class BwrapSandbox:
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
         self.warning = self._limit_warning()
         self._namespace_args = self._namespaces(status.version or (0,))
-        self._mounts: tuple[list[str], list[str]] | None = None  # planned on first run, then reused
+        self._mounts = plan_mounts(self.profile, self.root, self.scratch)  # (bwrap args, PATH inside)
 
     def _limit_warning(self) -> str | None:
         if self.cgroup or (os.geteuid() != 0 and self.prlimit):
@@ -83,8 +83,6 @@ class BwrapSandbox:
     def argv(self, command, cwd: Path) -> tuple[list[str], str, list[str]]:
         """(full bwrap argv, display text, PATH entries) for `command` run in `cwd`."""
         inner, text = command_argv(command)
-        if self._mounts is None:
-            self._mounts = plan_mounts(self.profile, self.root, self.scratch)
         mounts, path_entries = self._mounts
         if self.prlimit:
             inner = [self.prlimit, f"--nproc={self.profile.limits.processes}", "--", *inner]

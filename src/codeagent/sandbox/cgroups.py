@@ -149,6 +149,8 @@ class CommandGroup:
         else:
             (self.dirs[0] / "pids.max").write_text(str(pids_max))
             (self.dirs[1] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            if (self.dirs[1] / "memory.memsw.limit_in_bytes").exists():  # swap accounting on: no swapping past it
+                (self.dirs[1] / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
 
     @property
     def procs_files(self) -> list[Path]:

@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from codeagent.errors import ConfigError
 from codeagent.sandbox.profiles import Profile
 
 SANDBOX_HOME = "/tmp/home"
@@ -29,11 +30,11 @@ class MountPlan:
 
     def __init__(self) -> None:
         self.args: list[str] = []
-        self.readonly: list[Path] = []  # real paths bound read-only so far
+        self.bound: list[Path] = []  # destinations bound read-only so far
         self.links: set[Path] = set()  # top-level symlinks recreated (/bin -> usr/bin)
 
-    def ro(self, path: str | Path, *, required: bool = False) -> bool:
-        """Bind `path` read-only at the same place; a symlink is recreated as a symlink."""
+    def ro(self, path: str | Path) -> bool:
+        """Bind `path` read-only at the same place; a top-level symlink is recreated as a symlink."""
         path = Path(path)
         if path.is_symlink() and path.parent == Path("/"):
             if path not in self.links:
@@ -41,14 +42,11 @@ class MountPlan:
                 self.links.add(path)
             return True
         if not path.exists():
-            if required:
-                raise FileNotFoundError(path)
             return False
-        real = path.resolve()
-        if _covered(real, self.readonly) and real == path:
-            return False
-        self.args += ["--ro-bind", str(real), str(path)]
-        self.readonly.append(real)
+        if _covered(path, self.bound):  # visible through an earlier bind, symlinks and all
+            return True
+        self.args += ["--ro-bind", str(path.resolve()), str(path)]
+        self.bound.append(path)
         return True
 
     def rw(self, path: Path) -> None:
@@ -66,8 +64,8 @@ def git_metadata(workspace: Path) -> list[Path]:
     gitdir = (workspace / text[len("gitdir:"):].strip()).resolve()
     found = [gitdir]
     commondir = gitdir / "commondir"
-    if commondir.is_file():
-        found.append((gitdir / commondir.read_text().strip()).resolve())
+    if commondir.is_file():  # the common dir first: it usually holds the worktree's gitdir
+        found.insert(0, (gitdir / commondir.read_text().strip()).resolve())
     return [p for p in found if p.is_dir() and not p.is_relative_to(workspace)]
 
 
@@ -86,7 +84,9 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[
     plan = MountPlan()
     fs = profile.filesystem
     for path in fs.ro_bind:
-        plan.ro(path, required=True)
+        if not plan.ro(path):
+            raise ConfigError(f"sandbox profile {profile.source or profile.name}: filesystem.ro_bind path "
+                              f"{path} does not exist", hint="move it to ro_bind_try if it is optional")
     for path in fs.ro_bind_try:
         plan.ro(path)
     plan.args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
