@@ -33,13 +33,15 @@ DATA = HERE / ".data"
 VERSION = "5.2.8"
 TREE = DATA / f"django-{VERSION}"
 CACHE = DATA / "repomap-cache"
-QUERIES = [
-    "QuerySet.bulk_create ignores batch_size when update_conflicts is set",
-    "The admin ChangeList should preserve the search query when sorting columns",
-    "--no-color should also disable colors in stderr output of BaseCommand",
-    "slugify() should strip leading dashes and underscores",
-    "MigrationAutodetector generates a redundant AlterField when only db_comment changes",
+# (instruction, the file that must change)
+CASES = [
+    ("QuerySet.bulk_create ignores batch_size when update_conflicts is set", "django/db/models/query.py"),
+    ("The admin ChangeList should preserve the search query when sorting columns", "django/contrib/admin/views/main.py"),
+    ("--no-color should also disable colors in stderr output of BaseCommand", "django/core/management/base.py"),
+    ("slugify() should strip leading dashes and underscores", "django/utils/text.py"),
+    ("MigrationAutodetector generates a redundant AlterField when only db_comment changes", "django/db/migrations/autodetector.py"),
 ]
+QUERIES = [q for q, _ in CASES]
 EDITED = "django/utils/text.py"
 
 
@@ -82,6 +84,8 @@ OURS = textwrap.dedent("""
     out["files"] = engine.last_refresh.indexed
     out["parsed"] = engine.last_refresh.parsed
     out["map_tokens"] = count_tokens(text)
+    out["ranked"] = [f.path for f in engine.rank(query, top_k=20, refresh=False)]
+    out["map_files"] = [line[:-1] for line in text.splitlines() if line.endswith(":") and not line.startswith((" ", "\t"))]
     if phase == "update":
         path = Path(root) / sys.argv[6]
         path.write_text(path.read_text() + "\\n\\ndef bench_added_function(x):\\n    return x\\n")
@@ -116,15 +120,20 @@ AIDER = textwrap.dedent("""
         return {w.strip(".,()`'\\"") for w in q.split() if len(w) > 2}
     io = InputOutput(pretty=False, yes=True)
     rm = RepoMap(map_tokens=tokens, root=root, main_model=Counter(), io=io, refresh="always")
+    def map_files(text):
+        return [line[:-1] for line in (text or "").splitlines() if line.endswith(":") and not line.startswith((" ", "\u2502", "\u22ee"))]
     t, c = time.perf_counter(), time.process_time()
-    rm.get_repo_map([], files, mentioned_idents=idents(queries[0]), force_refresh=True)
+    text = rm.get_repo_map([], files, mentioned_idents=idents(queries[0]), force_refresh=True)
     out = {"cold": time.perf_counter() - t, "cold_cpu": time.process_time() - c, "files": len(files)}
+    maps = [map_files(text)]
     warm = []
     for q in queries[1:]:
         t = time.perf_counter()
-        rm.get_repo_map([], files, mentioned_idents=idents(q), force_refresh=True)
+        text = rm.get_repo_map([], files, mentioned_idents=idents(q), force_refresh=True)
         warm.append(time.perf_counter() - t)
+        maps.append(map_files(text))
     out["warm"] = warm
+    out["maps"] = maps
     path = Path(root) / edited
     path.write_text(path.read_text() + "\\n\\ndef bench_added_function(x):\\n    return x\\n")
     t = time.perf_counter()
@@ -150,6 +159,7 @@ def ours(root: Path, repeat: int, tokens: int) -> dict:
         shutil.rmtree(CACHE, ignore_errors=True)
         colds.append(run_ours(root, "cold", QUERIES[0], tokens))
     warm = [run_ours(root, "warm", q, tokens) for q in QUERIES[1:]]
+    quality = [colds[0]] + warm  # one run per case, in CASES order
     update = [run_ours(root, "update", q, tokens) for q in QUERIES[:repeat]]
     runs = colds + warm + update
     return {
@@ -167,6 +177,8 @@ def ours(root: Path, repeat: int, tokens: int) -> dict:
         "imports": statistics.median(r["imports"] for r in runs),
         "rss_mb": max(r["rss_mb"] for r in runs),
         "map_tokens": colds[0]["map_tokens"],
+        "ranked": [r["ranked"] for r in quality],
+        "maps": [r["map_files"] for r in quality],
     }
 
 
@@ -211,6 +223,12 @@ def main() -> None:
     print(f"codeagent  peak RSS (main/workers)  : {mine['rss_mb']:7.0f} MB  (target < 1024 MB)")
     print(f"codeagent  imports + tokenizer load : {mine['imports']:7.2f} s   (once per process, not in the figures above)")
     print(f"codeagent  map tokens               : {mine['map_tokens']:7d}")
+    print("the file that must change: codeagent's rank; whether each map shows it (of how many files)")
+    for n, (_, target) in enumerate(CASES):
+        rank = _position(mine["ranked"][n], target)
+        ours_map = f"{'yes' if target in mine['maps'][n] else 'no '} ({len(mine['maps'][n])})"
+        theirs_map = f"{'yes' if target in theirs['maps'][n] else 'no '} ({len(theirs['maps'][n])})" if theirs else "-"
+        print(f"  {target:40} rank {rank:>3}   codeagent map {ours_map:9}  aider map {theirs_map}")
     if theirs is None:
         print("aider      not measured (set AIDER_PYTHON to a Python that can import aider)")
         return
@@ -220,6 +238,10 @@ def main() -> None:
     print(f"aider      new query, warm cache    : {warm:7.3f} s   ratio {warm / mine['warm']:.1f}x")
     print(f"aider      one-file update + query  : {theirs['update']:7.3f} s   ratio {theirs['update'] / mine['update']:.1f}x")
     print(f"aider      peak RSS                 : {theirs['rss_mb']:7.0f} MB")
+
+
+def _position(files: list[str], target: str) -> str:
+    return str(files.index(target) + 1) if target in files else "no"
 
 
 if __name__ == "__main__":
