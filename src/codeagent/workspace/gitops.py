@@ -10,6 +10,7 @@ read-only command in the user's repo never rewrites the user's index.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def _base_env() -> dict[str, str]:
     return env
 
 
+_WORKTREE_LOCK = threading.RLock()
+
+
 @dataclass
 class GitResult:
     status: int
@@ -83,7 +87,15 @@ class GitRunner:
         return GitRunner(self.git_dir, self.work_tree, index_file)
 
     def run(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> GitResult:
-        """Run one command; bytes out. A failure raises WorkspaceError unless check=False."""
+        """Run one command; bytes out. A failure raises WorkspaceError unless check=False.
+        `git worktree` commands are serialised in this process: git's own bookkeeping of
+        .git/worktrees races when several are added at once (best-of-n does that)."""
+        if args and args[0] == "worktree":
+            with _WORKTREE_LOCK:
+                return self._run(args, env, check)
+        return self._run(args, env, check)
+
+    def _run(self, args: tuple[str, ...], env: dict[str, str] | None, check: bool) -> GitResult:
         try:
             status, out, err = self._git.execute(
                 ["git", *args],
