@@ -241,3 +241,14 @@ def test_cli_with_unreachable_endpoint_exits_3_before_touching_anything(make_rep
     assert proc.returncode == 3, proc.stderr
     assert "127.0.0.1:9" in proc.stderr
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_text_protocol_for_models_without_tool_calls(make_repo):
+    repo = make_repo(PROJECT)
+    reply = ("The bug is in add.\n\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n"
+             ">>>>>>> REPLACE\n\n```bash\npython -c \"import calc; print(calc.add(2, 3))\"\n```\n")
+    result, model, _ = run(repo, [PLAN, reply, "All good.\nFINISH: add fixed"])
+    model.assert_complete()
+    observation = tool_outputs(model, 2)[-1]
+    assert "5" in observation.splitlines()[-3:] or "\n5\n" in observation
+    assert result.status == "done" and "return a + b" in (repo / "calc.py").read_text()

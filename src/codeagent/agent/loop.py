@@ -18,7 +18,7 @@ from codeagent.agent.stuck import StuckDetector
 from codeagent.agent.testgate import TestGate
 from codeagent.agent.tools import Observation, ToolBox
 from codeagent.agent.budget import Budget
-from codeagent.edits import parse_edits
+from codeagent.edits import EditFormatError, parse_edits
 from codeagent.errors import BudgetExceeded, ContextLengthError, ModelError
 from codeagent.events import EventBus
 from codeagent.models.base import Message, Model, ModelReply, ToolCall, Usage
@@ -204,7 +204,11 @@ class Agent:
     def _handle_text(self, reply: ModelReply) -> None:
         text = reply.message.content or ""
         observations = []
-        edits = parse_edits(text) if text else []
+        try:
+            edits = parse_edits(text) if text else []
+        except EditFormatError as exc:
+            edits = []
+            observations.append(f"Your edit text is malformed: {exc}. Nothing was changed.")
         if edits:
             report = self.tools.edits.apply(edits)
             observations.append(report.describe())
