@@ -25,7 +25,7 @@ from codeagent.context.languages import QUERIES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"  # bump whenever the record layout (tags.py) changes
+SCHEMA_VERSION = "6"  # bump whenever the record layout (tags.py) changes
 RACY_NS = 2_000_000_000
 BUSY_TIMEOUT_MS = 30_000
 

@@ -43,23 +43,43 @@ def stem(word: str) -> str:
 def split_identifier(ident: str) -> tuple[str, ...]:
     """Terms of one identifier: the whole (lower, stemmed) plus its parts."""
     found = _split_memo.get(ident)
-    if found is not None:
-        return found
+    if found is None:
+        found = _split(ident)
+        if len(_split_memo) < 500_000:
+            _split_memo[ident] = found
+    return found
+
+
+def _split(ident: str) -> tuple[str, ...]:
     whole = ident.strip("_").lower()
-    terms: list[str] = []
-    if len(whole) >= 2:
-        terms.append(stem(whole))
-    parts = [p.lower() for piece in ident.split("_") for p in _PARTS.findall(piece)]
-    if len(parts) > 1:
-        for part in parts:
-            if len(part) >= 2 and not part.isdigit():
-                term = stem(part)
-                if term not in terms:
-                    terms.append(term)
-    result = tuple(terms)
-    if len(_split_memo) < 500_000:
-        _split_memo[ident] = result
-    return result
+    if len(whole) < 2:
+        return ()
+    if ident.islower():  # snake_case or one word: no regex needed
+        parts = [p for p in whole.split("_") if p]
+    else:
+        parts = [p.lower() for piece in ident.split("_") for p in _PARTS.findall(piece)]
+    first = _stem(whole)
+    if len(parts) < 2:
+        return (first,)
+    terms = [first]
+    for part in parts:
+        if len(part) >= 2 and not part.isdigit():
+            term = _stem(part)
+            if term not in terms:
+                terms.append(term)
+    return tuple(terms)
+
+
+_stem_memo: dict[str, str] = {}
+
+
+def _stem(word: str) -> str:
+    found = _stem_memo.get(word)
+    if found is None:
+        found = stem(word)
+        if len(_stem_memo) < 500_000:
+            _stem_memo[word] = found
+    return found
 
 
 _prefix_memo: dict[bytes, tuple[str, ...]] = {}
@@ -71,7 +91,7 @@ _TO_SPACES = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
 
 def _prefixes(token: bytes) -> tuple[str, ...]:
     word = token.decode("ascii").lstrip("0123456789")  # identifiers start with a letter or _
-    found = tuple(term + ":" for term in split_identifier(word)) if word else ()
+    found = tuple(term + ":" for term in _split(word)) if word else ()
     if len(_prefix_memo) < 500_000:
         _prefix_memo[token] = found
     return found
