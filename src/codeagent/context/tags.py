@@ -23,6 +23,7 @@ import marshal
 import re
 from bisect import bisect_left
 from collections import Counter
+from operator import attrgetter
 
 import tree_sitter as ts
 
@@ -35,6 +36,7 @@ RECORD_FIELDS = 8
 HEADER_LINES = 3
 HEADER_WIDTH = 200
 BINARY_SNIFF = 8192
+_TEXT = attrgetter("text")
 
 # Suffixes never worth reading: binary by nature, or data that drowns lexical
 # matches (translation catalogs repeat every message string once per locale).
@@ -91,7 +93,7 @@ def _tags(lang: str, data: bytes) -> tuple[list[tuple], dict[str, int]]:
     names = sorted(caps.get("name", ()), key=lambda n: n.start_byte)
     name_starts = [n.start_byte for n in names]
     raw: list[tuple] = []
-    counts = Counter(node.text for node in caps.get("ref", ()))
+    counts = Counter(map(_TEXT, caps.get("ref", ())))
     for key, nodes in caps.items():
         if not key.startswith("def."):
             continue
