@@ -176,6 +176,13 @@ class Agent:
         outcome = self.gate.run(None)
         self.bus.emit("test_report", final=True, **outcome.report.summary(), regressions=outcome.diff.regressions)
         self.state.tests = self.gate.status_line()
+        still = [t for t in outcome.diff.still_failing if t not in self.gate.targets]
+        if outcome.ok and still and not self._warned_preexisting:
+            self._warned_preexisting = True
+            return Observation(
+                f"finish held back once: {len(still)} test(s) that failed before you started still fail: "
+                f"{', '.join(still[:10])}. If the task is meant to fix them, fix them; if they are unrelated, "
+                "call finish again.", ok=False)
         if outcome.ok:
             for step in self.state.plan.steps:
                 step.status = "done" if step.status in ("pending", "in_progress") else step.status
@@ -236,6 +243,7 @@ class Agent:
     # -- recovery --------------------------------------------------------------------
 
     _stuck_reason: str | None = None
+    _warned_preexisting: bool = False
 
     def _after_turn(self) -> list[str]:
         notes = []
