@@ -199,3 +199,21 @@ def test_symlinks_are_not_followed(make_repo, tmp_path):
     with ContextEngine(repo, cache_dir=tmp_path / "cache") as engine:
         assert "link.py" not in engine.files()
         assert all(f.path != "link.py" for f in engine.rank("secret_outside_function"))
+
+
+def test_graph_after_an_edit_equals_a_graph_built_from_scratch(make_repo, tmp_path):
+    import numpy as np
+
+    from codeagent.context.graph import FileGraph
+
+    files = {f"pkg/mod_{i}.py": f"from pkg.mod_{(i + 1) % 80} import f_{(i + 1) % 80}\n\ndef f_{i}():\n    return f_{(i + 1) % 80}()\n" for i in range(80)}
+    repo = _aged_repo(make_repo, files)
+    with ContextEngine(repo, cache_dir=tmp_path) as engine:
+        before = engine.corpus().graph
+        (repo / "pkg/mod_3.py").write_text("def f_3():\n    return f_10() + f_11()\n")
+        after = engine.corpus().graph  # rebuilt from cached per-file arrays plus one new file
+        fresh = FileGraph(engine.corpus(refresh=False).records)
+    assert len(after.weight) != len(before.weight) or not np.array_equal(after.dst, before.dst)
+    pairs = lambda g: sorted(zip(g.src.tolist(), g.dst.tolist(), np.round(g.weight, 9).tolist()))  # noqa: E731
+    assert pairs(after) == pairs(fresh)
+    assert np.allclose(after.pagerank(), fresh.pagerank())

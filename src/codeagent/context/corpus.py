@@ -9,7 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
-from codeagent.context.graph import FileGraph
+from codeagent.context.graph import FileGraph, SymbolTable
 from codeagent.context.tags import LANG, LENGTH, TERMS
 from codeagent.context.text import path_terms
 
@@ -31,6 +31,7 @@ class Corpus:
         self.paths = sorted(records)
         self.records = [records[p] for p in self.paths]
         self.position = {p: i for i, p in enumerate(self.paths)}
+        self.symbols = previous.symbols if previous is not None else SymbolTable()
         if previous is not None and previous.paths == self.paths and "path_index" in previous.__dict__:
             self.path_index = previous.path_index  # same files: the path terms did not change
         texts = [r[TERMS] for r in self.records]
@@ -77,4 +78,4 @@ class Corpus:
 
     @cached_property
     def graph(self) -> FileGraph:
-        return FileGraph(self.records)
+        return FileGraph(self.records, self.symbols)
