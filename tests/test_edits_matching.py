@@ -96,6 +96,8 @@ REFUSALS = [
     ("fuzzy-ambiguous",
      "result = compute_total(alpha, beta1)\nresult = compute_total(alpha, beta2)\n",
      "result = compute_total(alpha, beta_)\n", "ambiguous", "fuzzy", [(1, 1), (2, 2)]),
+    ("exact-with-a-reindented-twin", "if a:\n    x()\n    y()\nif b:\n        x()\n        y()\n",
+     "    x()\n    y()\n", "ambiguous", "indentation", [(2, 3), (5, 6)]),
     ("not-found", SRC, "def remove(self, key):\n", "not-found", "", []),
     ("fuzzy-too-dissimilar", SRC, "    def put(self, name, thing):\n        self.things[name] = thing\n",
      "not-found", "", []),
@@ -134,6 +136,17 @@ def test_a_block_replaced_by_one_blank_line_keeps_that_line():
     text = "a = 1\n\n    def f():\n        pass\nb = 2\n"
     layer, out = apply(text, "\n        def f():\n            pass\n", "\n")
     assert layer == "indentation" and out == "a = 1\n\nb = 2\n"
+
+
+def test_fuzzy_takes_a_window_that_clearly_beats_its_rival_and_refuses_a_close_race():
+    first = "value = compute_total(alpha, beta, gamma)  # first\n"
+    other = "value = compute_total(alpha, beta, gamma)  # other\n"  # 0.93 similar to old
+    near = "value = compute_total(alpha, beta, gamma)  # fist\n"  # 0.98 similar to old
+    old = "value = compute_total(alpha, beta, gamma)  # frst\n"  # 0.99 similar to `first`
+    layer, out = apply(first + other, old, "value = 0\n")
+    assert (layer, out) == ("fuzzy", "value = 0\n" + other)
+    found = locate(first + near, old, "value = 0\n")
+    assert isinstance(found, Miss) and found.reason == "ambiguous" and found.candidates == [(1, 1), (2, 2)]
 
 
 def test_replace_all_changes_every_occurrence():

@@ -88,14 +88,11 @@ def test_a_random_change_in_each_format_reproduces_exactly(fmt, change, style):
         edit = render(fmt, "pkg/mod.py", old, new, first, start - first, end - start)
         engine = EditEngine(root, validate_syntax=False)
         report = engine.apply([edit]) if isinstance(edit, Edit) else engine.apply_text(edit)
-        text = "".join(line + "\n" for line in (lines if style != "tabs" else [x.replace("    ", "\t") for x in lines]))
-        unique = text.count("".join(line + "\n" for line in old)) == 1
         if report.ok:
             assert target.read_bytes() == styled(expected_lines, style), report.describe()
-        else:
+        else:  # only ambiguity may refuse it (a diff's line number settles that)
             assert target.read_bytes() == original
-            assert not unique and fmt != "unified", report.describe()
-            assert "places" in report.describe()
+            assert fmt != "unified" and "places" in report.describe(), report.describe()
 
 
 def perturb(old: list[str], new: list[str], how: str) -> tuple[str, str]:

@@ -5,9 +5,11 @@ replaces it. Layers run in order and the first that finds anything decides:
     whitespace   equal line by line once trailing whitespace and CR are ignored
     indentation  the block is right but uniformly shifted (relative indentation equal)
     elision      lines such as `...` or `# ... existing code ...` stand for unchanged lines
-    fuzzy        one window of very high similarity (>= 0.95) and no rival window
+    fuzzy        one window of very high similarity (>= 0.95), no other within 0.05 of it
 
-A layer that finds more than one place refuses with every candidate's lines, unless
+A layer that finds more than one place refuses with every candidate's lines (an exact
+block of 2+ lines that also occurs at another indentation counts as more than one
+place: it may be a re-indented copy of the other), unless
 the edit's own line hint (a diff hunk header) or anchor (`@@ def f():`) names exactly
 one of them. Nothing is guessed. In the line-based layers, lines the model left
 unchanged are written back exactly as the file has them, and inserted lines are moved
@@ -25,7 +27,8 @@ from codeagent.edits.lines import Lines, block_lines, relative
 from codeagent.edits.merge import keep_file_whitespace, line_match
 
 FUZZY_THRESHOLD = 0.95
-FUZZY_RIVAL = 0.90  # a second window this similar makes a fuzzy match ambiguous
+FUZZY_RIVAL = 0.90  # a second window this similar is a rival...
+FUZZY_GAP = 0.05  # ...unless the best window beats it by at least this much
 FUZZY_MIN_CHARS = 30
 
 
@@ -73,8 +76,19 @@ def locate(
         if isinstance(found, Miss):
             return found
         if found:
+            if len(found) == 1 and not replace_all and layer in ("exact", "whitespace"):
+                found, layer = _with_shifted_twins(lines, found, old_lines, new_lines, layer)
             return _choose(found, lines, layer, replace_all, line_hint, anchor)
     return Miss("not-found")
+
+
+def _with_shifted_twins(lines: Lines, found: list[Match], old_lines, new_lines, layer: str):
+    """A block of 2+ lines that also occurs elsewhere at another indentation may be a
+    re-indented copy of that other place: all of them are candidates then."""
+    if sum(1 for line in old_lines if line.strip()) < 2:
+        return found, layer
+    twins = [m for m in _by_key(lines, old_lines, new_lines, "indentation") if m.line != found[0].line]
+    return (found + twins, "indentation") if twins else (found, layer)
 
 
 def _exact(lines: Lines, old: str, new: str) -> list[Match]:
@@ -86,7 +100,12 @@ def _exact(lines: Lines, old: str, new: str) -> list[Match]:
     while at != -1 and old:
         first, last = lines.line_of(at), lines.line_of(max(at, at + len(old) - 1))
         prefix = text[lines.starts[first] : at]
-        if not (multiline and prefix and not prefix.strip()):  # indentation left out: not exact
+        # Indentation left out of a one-line `old` whose `new` has several lines: the new
+        # lines' indentation is unknown, so it is not exact (the indentation layer decides).
+        # A multi-line `old` whose later lines match verbatim shows the model knows the
+        # indentation: replace it literally.
+        dedented = prefix and not prefix.strip()
+        if not (dedented and multiline and "\n" not in old.rstrip("\n")):
             found.append(Match(at, at + len(old), new, "exact", first, last - first + 1))
         at = text.find(old, at + len(old))
     return found
@@ -117,9 +136,10 @@ def _fuzzy(lines: Lines, old_lines: list[str], new_lines: list[str]) -> list[Mat
     scored = similar_windows(lines, old_lines, FUZZY_RIVAL)
     if not scored or scored[0][0] < FUZZY_THRESHOLD:
         return []
-    if len(scored) > 1:
+    rivals = [(score, i) for score, i in scored[1:] if score > scored[0][0] - FUZZY_GAP]
+    if rivals:
         n = len(old_lines)
-        return Miss("ambiguous", "fuzzy", [(i + 1, i + n) for _, i in scored])
+        return Miss("ambiguous", "fuzzy", [(i + 1, i + n) for _, i in [scored[0], *rivals]])
     return [line_match(lines, scored[0][1], old_lines, new_lines, "fuzzy")]
 
 
