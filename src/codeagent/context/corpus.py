@@ -40,7 +40,10 @@ class Corpus:
         self.starts = np.concatenate(([0], np.cumsum(lengths)))[:-1] if len(texts) else np.zeros(0, np.int64)
         self.doc_len = np.fromiter((r[LENGTH] for r in self.records), np.float64, len(texts))
         self.is_code = np.fromiter((bool(r[LANG]) for r in self.records), bool, len(texts))
-        self.is_test = np.fromiter((bool(TEST_PATH.search(p)) for p in self.paths), bool, len(texts))
+        if previous is not None and previous.paths == self.paths:
+            self.is_test = previous.is_test
+        else:
+            self.is_test = np.fromiter((bool(TEST_PATH.search(p)) for p in self.paths), bool, len(texts))
 
     def __len__(self) -> int:
         return len(self.paths)
