@@ -13,6 +13,8 @@ bubblewrap sandbox, tests before and after), and the script prints:
     efficiency   measured / ideal (target at 8 workers on 2 cores: >= 0.8)
     overhead     harness time per model step: (attempt wall time - steps x delay) / steps
     cpu/step     CPU seconds an attempt burns (worker + its sandboxed commands) per step
+    server+engine  CPU of this process per step: the fake model server's threads and the
+                 engine's loop (a real model server would not share these 2 cores)
     model        the efficiency an idle machine would give, from that CPU cost:
                  min(W / (steps x delay + cpu), cores / cpu) / ideal. The measured
                  figure is the one that counts; the model says what load did to it.
@@ -103,12 +105,14 @@ def main() -> None:
           f"(ideal per task {per_task_ideal:.1f} s); {os.cpu_count()} CPUs")
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'workers':>7} {'wall s':>8} {'tasks/s':>8} {'ideal/s':>8} {'efficiency':>10} "
-          f"{'ok':>5} {'overhead/step ms':>17} {'attempt s':>10} {'cpu/step ms':>12} {'model':>6}")
+          f"{'ok':>5} {'overhead/step ms':>17} {'attempt s':>10} {'cpu/step ms':>12} {'server+engine cpu/step ms':>26} {'model':>6}")
     with OpenAIServer(responder=responder(args.steps), delay=args.delay) as server:
         warm = make_tasks(root / "warmup", 1, args.steps)  # starts the forkserver; not counted
         run_one_config(warm, root / "out-warmup", 1, server.base_url)
         for workers in counts:
+            parent_cpu = time.process_time()
             wall, records = run_one_config(tasks_file, root / f"out-w{workers}", workers, server.base_url)
+            parent_cpu = time.process_time() - parent_cpu  # the model server's threads + the engine loop
             ok = sum(1 for r in records if r.get("success"))
             measured = len(records) / wall
             ideal = workers / per_task_ideal
@@ -118,7 +122,8 @@ def main() -> None:
             print(f"{workers:>7} {wall:>8.1f} {measured:>8.2f} {ideal:>8.2f} {measured / ideal:>10.2f} "
                   f"{ok:>5} {1000 * statistics.median(overheads or [0]):>17.0f} "
                   f"{statistics.median(r['wall_time'] for r in records):>10.2f} "
-                  f"{1000 * cpu / args.steps:>12.0f} {modelled:>6.2f}", flush=True)
+                  f"{1000 * cpu / args.steps:>12.0f} {1000 * parent_cpu / (len(records) * args.steps):>26.0f} "
+                  f"{modelled:>6.2f}", flush=True)
             bad = [r for r in records if not r.get("success")]
             if bad:
                 print(f"        not successful: {len(bad)}, e.g. {bad[0]['task_id']}: {bad[0]['status']} "

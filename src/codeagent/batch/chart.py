@@ -34,16 +34,17 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
             ax.annotate(f"{row['successes']}/{row['attempts']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         if any(row.get("k", 1) > 1 for row in rows):
+            ks = sorted({row["k"] for row in rows})
             ax.plot(xs, [row["pass_hat_k"] for row in rows], color="#E45756", marker="o",
-                    label="pass^k (every attempt succeeds)")
-        source = "horizon label" if report.get("horizon_source") == "label" else "measured steps"
+                    label=f"pass^k, k={'/'.join(map(str, ks))} (all k attempts succeed)")
+        source = "label" if report.get("horizon_source") == "label" else "measured steps"
         ax.set_xticks(xs, labels)
         ax.set_xlabel(f"horizon ({source})")
         ax.set_ylabel("success rate")
-        ax.set_ylim(0, 1.12)
+        ax.set_ylim(0, 1.3)
         ax.set_title(f"Success vs horizon: {report['tasks']} tasks, {report['attempts']} attempts, "
                      f"pass@1 {report['pass_at_1']:.2f}", fontsize=10)
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,9 @@ from codeagent.batch.engine import Job, OnResult, OnStart, describe_exit
 from codeagent.batch.results import failure_record
 from codeagent.batch.worker import execute
 
-PRELOAD = ["codeagent.batch.worker", "codeagent.batch.preload"]
+# The forkserver re-runs the parent's main script in each child (spawn semantics), so
+# the `codeagent` console script's one import is preloaded too.
+PRELOAD = ["codeagent.batch.worker", "codeagent.batch.preload", "codeagent.cli.main"]
 
 
 @dataclass
