@@ -18,8 +18,8 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from codeagent.context.languages import QUERIES
 
@@ -38,8 +38,9 @@ def _fingerprint() -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """What a path held when last read (a tuple: thousands load per refresh)."""
+
     size: int
     mtime_ns: int
     key: str
@@ -115,7 +116,7 @@ class TagCache:
 
     def entries(self, root: str) -> dict[str, Entry]:
         rows = self.db.execute("SELECT path, size, mtime_ns, key, checked_ns FROM entries WHERE root=?", (root,))
-        return {path: Entry(size, mtime, key, checked) for path, size, mtime, key, checked in rows}
+        return {row[0]: Entry._make(row[1:]) for row in rows}
 
     def records(self, root: str, paths: set[str] | None = None) -> dict[str, tuple[str, bytes]]:
         """path -> (key, record blob) for the root's entries whose record exists."""

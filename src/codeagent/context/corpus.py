@@ -32,8 +32,8 @@ class Corpus:
         self.records = [records[p] for p in self.paths]
         self.position = {p: i for i, p in enumerate(self.paths)}
         self.symbols = previous.symbols if previous is not None else SymbolTable()
-        if previous is not None and previous.paths == self.paths and "path_index" in previous.__dict__:
-            self.path_index = previous.path_index  # same files: the path terms did not change
+        if previous is not None and previous.paths == self.paths and "path_texts" in previous.__dict__:
+            self.path_texts = previous.path_texts  # same files: the path terms did not change
         texts = [r[TERMS] for r in self.records]
         self.text = "\n".join(texts)
         lengths = np.fromiter((len(t) + 1 for t in texts), np.int64, len(texts))
@@ -69,16 +69,35 @@ class Corpus:
         return docs, found
 
     @cached_property
-    def path_index(self) -> dict[str, list[tuple[int, bool]]]:
-        """term -> [(document, in the file name?)] over the paths."""
-        index: dict[str, list[tuple[int, bool]]] = {}
-        for i, path in enumerate(self.paths):
-            name = path.rsplit("/", 1)[-1]
-            base = set(terms_of_path(name))
-            for term in terms_of_path(path):
-                index.setdefault(term, []).append((i, term in base))
-        return index
+    def path_texts(self) -> tuple[str, str, np.ndarray, np.ndarray]:
+        """Path terms and file-name terms, one line per file: searched like content terms."""
+        full = [" " + " ".join(terms_of_path(p)) + " " for p in self.paths]
+        names = [" " + " ".join(terms_of_path(p.rsplit("/", 1)[-1])) + " " for p in self.paths]
+        return "\n".join(full), "\n".join(names), _starts(full), _starts(names)
+
+    def path_hits(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(files whose path has the term, whether it is in the file name)."""
+        full, names, full_starts, name_starts = self.path_texts
+        docs = _find_all(full, f" {term} ", full_starts)
+        in_name = np.isin(docs, _find_all(names, f" {term} ", name_starts))
+        return docs, in_name
 
     @cached_property
     def graph(self) -> FileGraph:
         return FileGraph(self.records, self.symbols)
+
+
+def _starts(lines: list[str]) -> np.ndarray:
+    lengths = np.fromiter(map(len, lines), np.int64, len(lines)) + 1
+    return np.concatenate(([0], np.cumsum(lengths)))[:-1] if lines else np.zeros(0, np.int64)
+
+
+def _find_all(text: str, needle: str, starts: np.ndarray) -> np.ndarray:
+    """Lines of `text` (by their start offsets) containing `needle`, each once."""
+    pos, at = [], text.find(needle)
+    while at >= 0:
+        pos.append(at)
+        at = text.find(needle, at + 1)
+    if not pos:
+        return np.zeros(0, np.int64)
+    return np.unique(np.searchsorted(starts, np.array(pos), side="right") - 1)

@@ -106,14 +106,10 @@ def _bm25(corpus: Corpus, terms: list[str], term_parts: dict) -> np.ndarray:
 def _path_score(corpus: Corpus, terms: list[str]) -> np.ndarray:
     n = len(corpus)
     scores = np.zeros(n)
-    index = corpus.path_index
     for term in terms:
-        hits = index.get(term)
-        if not hits:
-            continue
-        idf = math.log(1 + n / len(hits))
-        for doc, in_name in hits:
-            scores[doc] += idf * (1.0 if in_name else 0.5)
+        docs, in_name = corpus.path_hits(term)
+        if len(docs):
+            scores[docs] += math.log(1 + n / len(docs)) * np.where(in_name, 1.0, 0.5)
     return scores
 
 
