@@ -29,22 +29,36 @@ def render_map(corpus: Corpus, scores: Scores, tokens: int) -> str:
     units = _units(corpus, scores)
     if not units:
         return ""
-    # Binary search on an estimate (characters per token of the full candidate text),
-    # then exact counts only near the answer.
-    full = _render(corpus, scores, units)
-    per_char = count_tokens(full) / max(len(full), 1)
-    lo, hi = 1, len(units)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(_render(corpus, scores, units[:mid])) * per_char <= tokens * 1.02:
-            lo = mid
-        else:
-            hi = mid - 1
+    # Estimate where the budget runs out from each unit's characters and the
+    # tokens-per-character of a sample, then count exactly only near that point.
+    sample = _render(corpus, scores, units[:200])
+    per_char = count_tokens(sample) / max(len(sample), 1)
+    lo = max(1, int(np.searchsorted(_cumulative_chars(corpus, units), tokens * 1.02 / per_char, side="right")))
+    lo = min(lo, len(units))
     for size in range(lo, 0, -max(1, lo // 40)):
         text = _render(corpus, scores, units[:size])
         if count_tokens(text) <= tokens:
             return _grow(corpus, scores, units, size, tokens, text)
     return ""
+
+
+def _cumulative_chars(corpus: Corpus, units: list[tuple[float, int, int]]) -> np.ndarray:
+    """Characters the map has after each unit (headers, enclosing headers, file lines, gaps)."""
+    seen_files: set[int] = set()
+    seen_defs: set[tuple[int, int]] = set()
+    costs = []
+    for _, i, j in units:
+        cost = 0
+        if i not in seen_files:
+            seen_files.add(i)
+            cost += len(corpus.paths[i]) + 4
+        defs = _defs(corpus, i) if j >= 0 else []
+        while j >= 0 and (i, j) not in seen_defs:
+            seen_defs.add((i, j))
+            cost += len(defs[j][5]) + 3
+            j = defs[j][4]
+        costs.append(cost)
+    return np.cumsum(costs)
 
 
 def _grow(corpus: Corpus, scores: Scores, units: list, size: int, tokens: int, text: str) -> str:
