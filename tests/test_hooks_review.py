@@ -33,8 +33,9 @@ diff --git a/web/app.js b/web/app.js
 """
 
 
-def settings_for(repo, **precommit):
-    settings = load_settings(repo, {"sandbox": "none"}).settings
+def settings_for(repo, test_cmd="true", **precommit):
+    """Review tests are about findings: the test check is a no-op unless asked for."""
+    settings = load_settings(repo, {"sandbox": "none", "test_cmd": test_cmd}).settings
     return settings.model_copy(update={"precommit": settings.precommit.model_copy(update=precommit)})
 
 
@@ -106,7 +107,7 @@ def test_review_passes_below_the_threshold_and_reads_json_text(make_repo):
 
 def test_secrets_are_blocked_without_a_model_and_never_sent_to_one(make_repo):
     repo = staged_change(make_repo, CALC + f'\nAPI_KEY = "{AWS}"\n')
-    proc = run_hook(repo, "--mode", "review", env=hook_env(CODEAGENT_SANDBOX="none"))
+    proc = run_hook(repo, "--mode", "review", env=hook_env(CODEAGENT_SANDBOX="none", CODEAGENT_TEST_CMD="true"))
     assert proc.returncode == 1, proc.stderr
     assert "calc.py:8: high secret [BLOCKS]" in proc.stderr and AWS not in proc.stderr
     assert "no model available" in proc.stderr and "secret scan only" in proc.stderr
@@ -128,7 +129,8 @@ def test_a_model_failure_falls_back_unless_configured_to_block(make_repo):
 
 def test_review_still_runs_the_checks(make_repo):
     repo = staged_change(make_repo, CALC.replace("a + b", "a - b"))
-    outcome = run_precommit(repo, settings_for(repo), mode="review", model=ScriptedModel([findings_call()]))
+    outcome = run_precommit(repo, settings_for(repo, test_cmd=None), mode="review",
+                            model=ScriptedModel([findings_call()]))
     assert outcome.exit_code == 1 and outcome.findings == []
     assert outcome.checks[-1].failed == ["tests/test_calc.py::test_add"]
 
