@@ -46,3 +46,11 @@ def test_help_lists_commands_with_descriptions():
                     "test", "hook", "precommit", "batch", "eval"):
         line = next((l for l in out.splitlines() if l.strip("│ ").startswith(command + " ")), None)
         assert line and len(line.strip("│ ").split(None, 1)) == 2, f"{command} missing from --help"
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path):
+    for args in (["run"], ["run", "x", "--max-steps", "abc"], ["no-such-command"]):
+        proc = subprocess.run([sys.executable, "-m", "codeagent.cli.main", *args], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, args
+        assert "Traceback" not in proc.stderr and "Error" in proc.stderr

@@ -62,13 +62,28 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors arrive as ClickException
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors arrive as a ClickException (typer vendors click)
+        if isinstance(exc, _click_exceptions()):
             exc.show()
-            sys.exit(2)
+            sys.exit(0 if type(exc).__name__ == "NoArgsIsHelpError" else 2)
         raise
+
+
+def _click_exceptions() -> tuple[type, ...]:
+    found: list[type] = []
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        found.append(TyperClickException)
+    except ImportError:
+        pass
+    try:
+        from click.exceptions import ClickException
+
+        found.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 if __name__ == "__main__":
