@@ -179,6 +179,10 @@ def test_bad_mode_and_bad_severity_are_usage_errors(make_repo):
     run_git(repo, "add", "calc.py")
     proc = run_hook(repo, "--mode", "yolo")
     assert proc.returncode == 2 and "unknown pre-commit mode" in proc.stderr
+    proc = run_hook(repo, "--budget", "-1")
+    assert proc.returncode == 2 and "positive number of seconds" in proc.stderr
+    proc = run_hook(repo, "--budget", "soon")
+    assert proc.returncode == 2
     (repo / ".codeagent.toml").write_text('[precommit]\nblock_severity = "urgent"\n')
     proc = run_hook(repo, "--mode", "review")
     assert proc.returncode == 2 and "block_severity" in proc.stderr

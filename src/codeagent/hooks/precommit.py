@@ -52,7 +52,9 @@ def cache_base() -> Path:
     return user_cache_dir() / "precommit"
 
 
-def validate(mode: str, settings: Settings) -> None:
+def validate(mode: str, settings: Settings, budget: float) -> None:
+    if budget <= 0:
+        raise ConfigError(f"the pre-commit budget must be a positive number of seconds, not {budget:g}")
     if mode not in MODES:
         raise ConfigError(f"unknown pre-commit mode {mode!r}; choose one of: {', '.join(MODES)}")
     if settings.precommit.block_severity not in SEVERITIES:
@@ -64,8 +66,9 @@ def run_precommit(repo: Path, settings: Settings, *, mode: str | None = None, bu
                   model=None, bus=None) -> PrecommitOutcome:
     start = time.monotonic()
     mode = mode or settings.precommit.mode
-    validate(mode, settings)
-    deadline = Deadline(budget if budget is not None else settings.precommit.budget)
+    budget = budget if budget is not None else settings.precommit.budget
+    validate(mode, settings, budget)
+    deadline = Deadline(budget)
     paths = staged_paths(repo)
     if paths is None:
         raise NotAGitRepoError(f"{repo} is not a git work tree")
