@@ -40,6 +40,8 @@ def test_install_writes_an_executable_hook_and_status_reports_it(make_repo):
     assert again.action == "updated" and installed_mode(repo) == "fix"
     proc = cli(repo, "hook", "status")
     assert proc.returncode == 0 and "mode fix" in proc.stderr
+    install(repo)  # no mode: the hook runs whatever [precommit] mode says at each commit
+    assert installed_mode(repo) == "configured" and "--mode" not in hook.read_text().split("PY=")[1]
 
 
 def test_foreign_hook_is_not_overwritten_without_force(make_repo):

@@ -26,7 +26,8 @@ def register_hook(app: typer.Typer) -> None:
 
     @hook_app.command("install")
     def install_cmd(
-        mode: str = typer.Option("check", "--mode", help="check | fix | review"),
+        mode: Optional[str] = typer.Option(
+            None, "--mode", help="check | fix | review; default: the configured mode, read at each commit"),
         force: bool = typer.Option(False, "--force", help="Replace a foreign hook (it is kept as a backup)."),
         chain: bool = typer.Option(False, "--chain", help="Keep a foreign hook and run it before codeagent."),
     ) -> None:

@@ -26,6 +26,7 @@ MARKER = "# codeagent-managed pre-commit hook"
 CHAINED = "pre-commit.codeagent-chained"
 BACKUP = "pre-commit.codeagent-backup"
 MODES = ("check", "fix", "review")
+CONFIGURED = "configured"  # the hook runs the mode in [tool.codeagent.precommit] (check by default)
 
 SCRIPT = """#!/bin/sh
 {marker}: remove it with `codeagent hook uninstall`.
@@ -37,9 +38,9 @@ if [ -x "$hooks_dir/{chained}" ]; then
 fi
 PY={python}
 if [ -x "$PY" ]; then
-    exec "$PY" -m codeagent.hooks --mode {mode}
+    exec "$PY" -m codeagent.hooks{args}
 elif command -v codeagent >/dev/null 2>&1; then
-    exec codeagent precommit --mode {mode}
+    exec codeagent precommit{args}
 fi
 echo "codeagent pre-commit hook: codeagent is not installed any more; commit not checked" >&2
 echo "  (remove the hook: rm \\"$0\\")" >&2
@@ -76,8 +77,11 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def script(mode: str, python: str) -> str:
-    return SCRIPT.format(marker=MARKER, mode=mode, chained=CHAINED, python=shlex.quote(python))
+def script(mode: str | None, python: str) -> str:
+    """The hook; without a mode it runs the one configured ([tool.codeagent.precommit] mode)."""
+    args = f" --mode {mode}" if mode else ""
+    return SCRIPT.format(marker=MARKER, mode=mode or CONFIGURED, args=args, chained=CHAINED,
+                         python=shlex.quote(python))
 
 
 def foreign_hint(path: Path) -> str:
@@ -97,15 +101,15 @@ def free_name(directory: Path, name: str) -> Path:
     return candidate
 
 
-def install(repo: Path, mode: str = "check", *, force: bool = False, chain: bool = False,
+def install(repo: Path, mode: str | None = None, *, force: bool = False, chain: bool = False,
             python: str | None = None) -> HookChange:
     """Write the pre-commit hook; see the module docstring for foreign hooks."""
-    if mode not in MODES:
+    if mode is not None and mode not in MODES:
         raise ConfigError(f"unknown pre-commit mode {mode!r}; choose one of: {', '.join(MODES)}")
     directory = hooks_dir(repo)
     directory.mkdir(parents=True, exist_ok=True)
     hook = directory / "pre-commit"
-    change = HookChange("installed", str(hook), mode)
+    change = HookChange("installed", str(hook), mode or CONFIGURED)
     if hook.exists() or hook.is_symlink():
         if is_ours(hook):
             change.action = "updated"
