@@ -50,7 +50,7 @@ diff --git a/src/app.py b/src/app.py
  def f():
 -    return 1
 +    return 2
-@@ -40,7 +40,8 @@ class X:
+@@ -40,2 +40,3 @@ class X:
  a
 +b
  c
@@ -98,6 +98,11 @@ def test_unified_diff_line_hint_follows_earlier_hunks_real_sizes():
     text = "--- a/f\n+++ b/f\n@@ -1,1 +1,3 @@\n x\n+y\n+z\n@@ -10,1 +99,1 @@\n-p\n+q\n"
     edits = parse_edits(text)
     assert edits[1].line_hint == 12
+
+
+def test_a_hunk_header_with_wrong_counts_gives_no_line_hint():
+    text = "--- a/f\n+++ b/f\n@@ -5,3 +5,2 @@\n x\n-y\n+z\n"
+    assert parse_edits(text)[0].line_hint is None
 
 
 def test_unified_context_lines_missing_their_space_are_context_while_the_count_lasts():

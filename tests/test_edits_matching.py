@@ -126,10 +126,13 @@ def test_line_hint_picks_the_one_candidate_it_names():
     assert isinstance(locate(text, "x = 1\n", "x = 3\n", line_hint=2), Miss)  # names neither: refused
 
 
-def test_anchor_picks_the_first_candidate_after_it():
-    text = "def a():\n    return 0\n\ndef b():\n    return 0\n"
+def test_anchor_picks_the_one_candidate_inside_its_block():
+    text = "def a():\n    return 0\n\ndef b():\n    return 0\n\ndef c():\n    return 0\n"
     _, out = apply(text, "    return 0\n", "    return 1\n", anchor="def b():")
-    assert out == "def a():\n    return 0\n\ndef b():\n    return 1\n"
+    assert out == "def a():\n    return 0\n\ndef b():\n    return 1\n\ndef c():\n    return 0\n"
+    twice = "def b():\n    if x:\n        return 0\n    return 0\n"
+    found = locate(twice, "return 0", "return 1", anchor="def b():")
+    assert isinstance(found, Miss) and found.candidates == [(3, 3), (4, 4)]
 
 
 def test_a_block_replaced_by_one_blank_line_keeps_that_line():

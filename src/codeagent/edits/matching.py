@@ -10,8 +10,8 @@ replaces it. Layers run in order and the first that finds anything decides:
 A layer that finds more than one place refuses with every candidate's lines (an exact
 block of 2+ lines that also occurs at another indentation counts as more than one
 place: it may be a re-indented copy of the other), unless
-the edit's own line hint (a diff hunk header) or anchor (`@@ def f():`) names exactly
-one of them. Nothing is guessed. In the line-based layers, lines the model left
+the edit's own line hint (a diff hunk header whose counts are right) or anchor
+(`@@ def f():`, the one candidate inside the block that line opens) names exactly one. Nothing is guessed. In the line-based layers, lines the model left
 unchanged are written back exactly as the file has them, and inserted lines are moved
 to the file's indentation.
 """
@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from codeagent.edits.elision import match_elided
-from codeagent.edits.lines import Lines, block_lines, relative
+from codeagent.edits.lines import Lines, block_lines, indent_of, relative
 from codeagent.edits.merge import keep_file_whitespace, line_match
 
 FUZZY_THRESHOLD = 0.95
@@ -193,11 +193,17 @@ def _choose(found, lines, layer, replace_all, line_hint, anchor) -> list[Match] 
 
 
 def _after_anchor(found: list[Match], lines: Lines, anchor: str) -> Match | None:
-    """The first candidate after the one line equal to (or else containing) the anchor."""
+    """The one candidate inside the block the anchor line opens (the anchor must occur
+    once: a line equal to it, or else containing it); None when there are 0 or 2+."""
     hits = [i for i, line in enumerate(lines.items) if line.strip() == anchor]
     if not hits:
         hits = [i for i, line in enumerate(lines.items) if anchor in line]
     if len(hits) != 1:
         return None
-    after = [m for m in found if m.line > hits[0]]
-    return after[0] if after else None
+    start = hits[0]
+    depth = len(indent_of(lines.items[start]))
+    end = next((k for k in range(start + 1, len(lines.items))
+                if lines.items[k].strip() and len(indent_of(lines.items[k])) <= depth
+                and not lines.items[k].strip().startswith((")", "]", "}"))), len(lines.items))
+    inside = [m for m in found if start < m.line < end]
+    return inside[0] if len(inside) == 1 else None

@@ -2,7 +2,8 @@
 headers with or without a/ b/ prefixes, /dev/null for created and deleted files,
 git rename headers, and hunks whose line numbers and counts may be wrong. The body
 of a hunk decides; its header only supplies a line hint used to tell apart
-identical candidates."""
+identical candidates, and only when its counts agree with the body (a header with
+wrong counts was guessed, so its line numbers are not trusted either)."""
 
 from __future__ import annotations
 
@@ -116,11 +117,16 @@ def _hunk_edits(path: str, hunks, edits: list[Edit]) -> None:
         new = "".join(text + "\n" for sign, text in body if sign in " +")
         start = int(header.group(1)) if header.group(1) else None
         source = f"unified diff hunk {number}"
+        counts_right = start is not None and _count(header, 2) == old.count("\n") and _count(header, 4) == new.count("\n")
         if not old:
             if start is None:
                 raise EditFormatError(f"{source} of {path} adds lines without context or a line number")
             edits.append(Edit(path, "insert", new=new, line_hint=start + 1 + delta, source=source))
         else:
-            hint = None if start is None else max(1, start) + delta
+            hint = max(1, start) + delta if counts_right else None  # wrong counts: numbers untrusted
             edits.append(Edit(path, "replace", old, new, line_hint=hint, source=source))
         delta += new.count("\n") - old.count("\n")
+
+
+def _count(header: re.Match, group: int) -> int:
+    return int(header.group(group)) if header.group(group) is not None else 1
