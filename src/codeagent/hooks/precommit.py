@@ -82,9 +82,10 @@ def run_precommit(repo: Path, settings: Settings, *, mode: str | None = None, bu
         outcome.verdict = "skipped"
         outcome.notes.append("nothing staged" if not paths else "only files no check covers are staged")
         return finish(outcome, start)
-    model, outcome.mode = resolve_model(mode, settings, model, outcome)
-    if outcome.verdict == "blocked":
-        return finish(outcome, start)
+    if mode == "review":  # fix opens its model only once a check has failed
+        model, outcome.mode = resolve_model(mode, settings, model, outcome)
+        if outcome.verdict == "blocked":
+            return finish(outcome, start)
     if settings.sandbox == "none":
         outcome.notes.append("sandbox 'none': the checks ran unsandboxed, with your user's full access")
     snapshot = StagedSnapshot.capture(repo, relevant, covered)
@@ -204,6 +205,9 @@ def fix(outcome: PrecommitOutcome, scratch: ScratchRepo, settings: Settings, mod
     from codeagent.hooks.snapshot import stage_patch
 
     failures = [c for c in outcome.checks if c.blocking]
+    model, outcome.mode = resolve_model("fix", settings, model, outcome)
+    if model is None:
+        return
     try:
         attempt = repair(scratch, settings, model, failures, deadline,
                          lambda: all_checks(scratch, settings, deadline, area), bus,
