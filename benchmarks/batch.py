@@ -33,8 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-
-from openai_server import OpenAIServer, RecordedRequest, Turn  # noqa: E402
+# The local engine's forkserver re-runs this script's top level in every attempt
+# (spawn semantics), so heavy imports (the test server pulls in pytest) stay in functions.
 
 BUGGY = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -58,8 +58,9 @@ def make_tasks(root: Path, count: int, steps: int) -> Path:
 
 def responder(steps: int):
     """Plan first; then reads until the fix; then finish: exactly `steps` calls."""
+    from openai_server import Turn
 
-    def answer(request: RecordedRequest) -> Turn:
+    def answer(request) -> Turn:
         body = request.body or {}
         tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
         if tools == ["update_plan"]:
@@ -95,6 +96,8 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.3, help="seconds the server takes per answer")
     parser.add_argument("--workers", default="1,4,8")
     args = parser.parse_args()
+    from openai_server import OpenAIServer
+
     os.environ.setdefault("OPENAI_API_KEY", "benchmark-key")
     os.environ["CODEAGENT_MAX_RETRIES"] = "0"
     counts = [int(w) for w in args.workers.split(",")]

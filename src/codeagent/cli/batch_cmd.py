@@ -21,7 +21,7 @@ from codeagent.batch.engine import Job
 from codeagent.batch.jobs import BatchOutcome, run_batch
 from codeagent.batch.render import STATUS_STYLE, line_errors_text, report_renderable, results_table
 from codeagent.batch.results import ResultStore
-from codeagent.batch.tasks import load_tasks
+from codeagent.batch.tasks import TaskFile, load_tasks
 from codeagent.batch.worker import TaskRunner
 from codeagent.cli.output import emit_json, stderr_console
 from codeagent.config import load_settings
@@ -47,12 +47,34 @@ def _progress(console) -> Progress:
                     console=console, transient=False, disable=not console.is_terminal)
 
 
-def execute_batch(tasks_file: Path, out: Path, *, engine_name: str, workers: int | None, address: str | None,
-                  attempts: int | None, redo: bool, as_json: bool, flags: dict[str, Any], timeout: float | None,
-                  keep_workspaces: bool, allow_scripted: bool) -> tuple[BatchOutcome, int]:
-    """Validate, run and summarize one batch; returns the outcome and the exit code."""
-    console = stderr_console()
-    engine_cls = _engine_class(engine_name, workers, address, attempts)
+class _BatchView:
+    """Progress bar with ETA and one line per finished attempt (stderr); records as
+    JSONL on stdout with --json."""
+
+    def __init__(self, console, as_json: bool):
+        self.console, self.as_json = console, as_json
+        self.progress = _progress(console)
+        self.bar = self.progress.add_task("batch", total=None, ok=0, failed=0)
+        self.counts = {"ok": 0, "failed": 0}
+        self.engine: Any = None
+
+    def on_plan(self, planned: int, skipped: int) -> None:
+        self.progress.update(self.bar, total=planned)
+        self.console.print(f"{planned} attempt(s) to run on {self.engine.name} with {self.engine.workers} worker(s)"
+                           + (f"; {skipped} already finished (use --redo to run them again)" if skipped else ""))
+
+    def on_result(self, job: Job, record: dict[str, Any]) -> None:
+        self.counts["ok" if record.get("success") else "failed"] += 1
+        self.progress.update(self.bar, advance=1, **self.counts)
+        status = record.get("status", "?")
+        self.progress.console.print(f"[{STATUS_STYLE.get(status, '')}]{status:>8}[/] {job.task.id}#{job.attempt} "
+                                    f"{record.get('reason', '')} ({record.get('steps', 0)} steps, "
+                                    f"{float(record.get('wall_time') or 0):.1f}s)")
+        if self.as_json:
+            emit_json(record)
+
+
+def _valid_tasks(tasks_file: Path, allow_scripted: bool, as_json: bool, console) -> TaskFile:
     loaded = load_tasks(tasks_file, allow_scripted=allow_scripted)
     for err in loaded.errors:
         if as_json:
@@ -62,45 +84,37 @@ def execute_batch(tasks_file: Path, out: Path, *, engine_name: str, workers: int
         console.print(f"[yellow]{len(loaded.errors)} bad line(s) skipped; running the other {len(loaded.tasks)}[/]")
     if not loaded.tasks:
         raise ConfigError(f"{tasks_file}: no valid task to run")
+    return loaded
+
+
+def execute_batch(tasks_file: Path, out: Path, *, engine_name: str, workers: int | None, address: str | None,
+                  attempts: int | None, redo: bool, as_json: bool, flags: dict[str, Any], timeout: float | None,
+                  keep_workspaces: bool, allow_scripted: bool) -> tuple[BatchOutcome, int]:
+    """Validate, run and summarize one batch; returns the outcome and the exit code."""
+    console = stderr_console()
+    engine_cls = _engine_class(engine_name, workers, address, attempts)
+    loaded = _valid_tasks(tasks_file, allow_scripted, as_json, console)
     settings = load_settings(None, flags).settings
     if not all(t.scripted for t in loaded.tasks):
         from codeagent.models import open_model
 
         open_model(settings)  # fail fast (exit 3) when no model is configured at all
-    engine = engine_cls(workers=workers or (None if engine_name == "ray" else min(4, os.cpu_count() or 1)),
-                        address=address)
+    view = _BatchView(console, as_json)
+    view.engine = engine_cls(workers=workers or (None if engine_name == "ray" else min(4, os.cpu_count() or 1)),
+                             address=address)
     runner = TaskRunner(flags={k: v for k, v in flags.items() if v is not None}, keep_workspace=keep_workspaces)
-    progress = _progress(console)
-    bar = progress.add_task("batch", total=None, ok=0, failed=0)
-    counts = {"ok": 0, "failed": 0}
-
-    def on_plan(planned: int, skipped: int) -> None:
-        progress.update(bar, total=planned)
-        console.print(f"{planned} attempt(s) to run on {engine.name} with {engine.workers} worker(s)"
-                      + (f"; {skipped} already finished (use --redo to run them again)" if skipped else ""))
-
-    def on_result(job: Job, record: dict[str, Any]) -> None:
-        counts["ok" if record.get("success") else "failed"] += 1
-        progress.update(bar, advance=1, **counts)
-        status = record.get("status", "?")
-        progress.console.print(f"[{STATUS_STYLE.get(status, '')}]{status:>8}[/] {job.task.id}#{job.attempt} "
-                               f"{record.get('reason', '')} ({record.get('steps', 0)} steps, "
-                               f"{float(record.get('wall_time') or 0):.1f}s)")
-        if as_json:
-            emit_json(record)
-
-    with progress:
-        outcome = run_batch(loaded.tasks, out, engine, runner, attempts=attempts, redo=redo, timeout=timeout,
-                            max_time=settings.max_time, line_errors=loaded.errors, on_result=on_result,
-                            on_plan=on_plan)
+    with view.progress:
+        outcome = run_batch(loaded.tasks, out, view.engine, runner, attempts=attempts, redo=redo, timeout=timeout,
+                            max_time=settings.max_time, line_errors=loaded.errors, on_result=view.on_result,
+                            on_plan=view.on_plan)
     keys = {(t.id, a) for t in loaded.tasks for a in range(1, (attempts or t.attempts or 1) + 1)}
     latest = [r for k, r in ResultStore(out).latest().items() if k in keys]
     code = batch_exit_code(outcome, latest)
+    summary = outcome.summary()
     if as_json:
-        emit_json({**outcome.summary(), "out": str(out), "exit_code": code})
+        emit_json({**summary, "out": str(out), "exit_code": code})
     else:
         console.print(results_table(latest, title=f"results in {out / 'results.jsonl'}"))
-        summary = outcome.summary()
         console.print(f"ran {summary['ran']} (succeeded {summary['succeeded']}, failed {summary['failed']}), "
                       f"skipped {summary['skipped']}, bad lines {summary['bad_lines']}, "
                       f"{summary['wall_time']:.1f}s; report: codeagent eval {out}")
