@@ -1,9 +1,10 @@
 """What the bubblewrap sandbox costs per command.
 
-200 runs each of `true` and `python3 -c pass`: a plain subprocess (the baseline),
-the unsandboxed backend, and the bwrap backend (with its cgroup limits, and with
-rlimits only), over a real git worktree. Prints median and p95 in ms, the median
-added over the baseline and the ratio. Target: at most 15 ms median added.
+200 runs each of `true` and `python3 -c pass`, backends interleaved round-robin: a
+plain subprocess (the baseline), the unsandboxed backend, and the bwrap backend (with
+its cgroup limits, and with rlimits only), over a real git worktree. Prints median and
+p95 in ms, the median added over the baseline and the ratio, and the load average
+(figures from a busy machine are not a quiet machine's). Target: <= 15 ms median added.
 
     python benchmarks/sandbox_overhead.py [--runs 200]
 """
@@ -37,18 +38,30 @@ def make_worktree(base: Path) -> Path:
     return ws
 
 
-def timed(fn, runs: int) -> list[float]:
-    fn()  # warm-up
-    samples = []
+def timed(fns: dict[str, object], runs: int) -> dict[str, list[float]]:
+    """Wall-clock ms per run of each callable, interleaved round-robin so that a change
+    in machine load during the benchmark falls on every backend alike."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1000)
     return samples
 
 
 def p95(samples: list[float]) -> float:
     return sorted(samples)[int(len(samples) * 0.95) - 1]
+
+
+def _runner(box, argv: list[str], ws: Path, python: str):
+    if box is not None:
+        return lambda: box.run(argv)
+    env = {"PATH": f"{python}:/usr/bin:/bin"}
+    return lambda: subprocess.run(argv, cwd=ws, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
 
 
 def main() -> None:
@@ -72,17 +85,11 @@ def main() -> None:
               f"{'cgroup' if backends['bwrap backend'].cgroup else 'rlimits'}; python3 from {python}")
         print(f"{'command':<18}{'backend':<22}{'median ms':>10}{'p95 ms':>9}{'added ms':>10}{'ratio':>7}")
         for label, argv in COMMANDS.items():
-            baseline = None
-            for name, box in backends.items():
-                if box is None:
-                    env = {"PATH": f"{python}:/usr/bin:/bin"}
-                    fn = lambda: subprocess.run(argv, cwd=ws, env=env, stdin=subprocess.DEVNULL,  # noqa: E731
-                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
-                else:
-                    fn = lambda box=box: box.run(argv)  # noqa: E731
-                samples = timed(fn, runs)
+            fns = {name: _runner(box, argv, ws, python) for name, box in backends.items()}
+            results = timed(fns, runs)
+            baseline = statistics.median(results["plain subprocess"])
+            for name, samples in results.items():
                 median = statistics.median(samples)
-                baseline = baseline if baseline is not None else median
                 print(f"{label:<18}{name:<22}{median:>10.2f}{p95(samples):>9.2f}"
                       f"{median - baseline:>10.2f}{median / baseline:>7.2f}")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
