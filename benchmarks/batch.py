@@ -12,7 +12,8 @@ bubblewrap sandbox, tests before and after), and the script prints:
     throughput   tasks/s measured, and the ideal W / (steps x delay)
     efficiency   measured / ideal (target at 8 workers on 2 cores: >= 0.8)
     overhead     harness time per model step: (attempt wall time - steps x delay) / steps
-    cpu/step     CPU seconds an attempt burns (worker + its sandboxed commands) per step
+    cpu/step     CPU seconds an attempt's worker process burns per step (agent loop, model
+                 client, git; the two sandboxed test runs are not counted, ~0.1 s a task)
     server+engine  CPU of this process per step: the fake model server's threads and the
                  engine's loop (a real model server would not share these 2 cores)
     model        the efficiency an idle machine would give, from that CPU cost:

@@ -42,6 +42,7 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
         ax.set_xlabel(f"horizon ({source})")
         ax.set_ylabel("success rate")
         ax.set_ylim(0, 1.3)
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_title(f"Success vs horizon: {report['tasks']} tasks, {report['attempts']} attempts, "
                      f"pass@1 {report['pass_at_1']:.2f}", fontsize=10)
         ax.legend(loc="upper right", fontsize=8, framealpha=0.9)

@@ -51,14 +51,14 @@ def results_table(records: list[dict[str, Any]], title: str = "batch results") -
 
 def report_renderable(report: dict[str, Any]) -> Group:
     """The whole eval report: headline, horizon table, cost table, failure reasons."""
-    parts: list[Any] = []
-    head = Table.grid(padding=(0, 2))
-    head.add_row("tasks", str(report["tasks"]), "attempts", str(report["attempts"]),
-                 "successes", str(report["successes"]))
-    head.add_row("pass@1", _pct(report["pass_at_1"]), "pass@k",
-                 "  ".join(f"k={k}: {_pct(v)}" for k, v in report["pass_at_k"].items()),
-                 "pass^k", "  ".join(f"k={k}: {_pct(v)}" for k, v in report["pass_hat_k"].items()))
-    parts.append(head)
+    parts: list[Any] = [
+        Text(f"{report['tasks']} tasks, {report['attempts']} attempts, {report['successes']} succeeded"),
+        Text(f"pass@1  {_pct(report['pass_at_1'])}", style="bold"),
+        Text("pass@k  " + "  ".join(f"k={k}: {_pct(v)}" for k, v in report["pass_at_k"].items())
+             + "   (at least one of k attempts succeeds)"),
+        Text("pass^k  " + "  ".join(f"k={k}: {_pct(v)}" for k, v in report["pass_hat_k"].items())
+             + "   (all k attempts succeed)"),
+    ]
     parts.append(_bucket_table(report["by_horizon"], f"success by horizon ({report['horizon_source']})"))
     if report["horizon_source"] == "label":
         parts.append(_bucket_table(report["by_steps"], "success by measured steps"))

@@ -56,8 +56,9 @@ def execute(run_one: RunOne, task: BatchTask, attempt: int, attempt_dir: Path) -
 
 
 def cpu_seconds() -> float:
-    """User + system CPU of this process and the children it has waited for
-    (sandboxed commands, git): what one attempt costs the machine besides waiting."""
+    """User + system CPU of this process and the children it has waited for (git,
+    unsandboxed commands). Commands inside bubblewrap are not counted: their CPU is
+    not reported back through the sandbox's process tree."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
