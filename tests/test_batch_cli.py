@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from codeagent.batch.results import ResultStore
 
 
@@ -79,6 +81,7 @@ def test_eval_prints_json_and_writes_the_chart(tmp_path):
     assert "budget:steps" in human.stdout
 
 
+@pytest.mark.slow
 def test_batch_json_against_a_local_model_server_with_a_bad_line_then_resume(tmp_path):
     from openai_server import OpenAIServer, finish_responder
 
