@@ -8,7 +8,7 @@ import pytest
 from codeagent.batch.tasks import BatchTask
 from codeagent.batch.worker import fault_reason, prepare_workspace
 from codeagent.errors import ConfigError, ModelUnavailableError
-from conftest import git
+from repo_helpers import git
 
 
 def task(repo, commit=None) -> BatchTask:
