@@ -115,3 +115,36 @@ def test_batch_json_against_a_local_model_server_with_a_bad_line_then_resume(tmp
         assert redo.returncode == 0 and json.loads(redo.stdout.splitlines()[-1])["ran"] == 2
         assert len(server.chat_requests) > calls
     assert len((out / "results.jsonl").read_text().splitlines()) == 4
+
+
+@pytest.mark.slow
+def test_interrupt_keeps_finished_attempts_and_the_next_run_resumes(tmp_path):
+    import signal
+
+    from openai_server import OpenAIServer, finish_responder
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "main.py").write_text("print('hi')\n")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"t{i}", "repo": "proj", "instruction": "hi", "test_cmd": "true"}) + "\n"
+                             for i in range(4)))
+    out = tmp_path / "out"
+    with OpenAIServer(responder=finish_responder, delay=1.0) as server:
+        args = ["batch", str(tasks), "--out", str(out), "--json", "--model", "m", "--base-url", server.base_url,
+                "--workers", "1"]
+        proc = subprocess.Popen([sys.executable, "-m", "codeagent.cli.main", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        first = proc.stdout.readline()  # the first finished attempt
+        assert json.loads(first)["kind"] == "batch_result"
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert json.loads(rest.splitlines()[-1])["interrupted"] is True
+        done = len((out / "results.jsonl").read_text().splitlines())
+        assert 1 <= done < 4
+        assert not any((out / "attempts").glob("*/*/workspace"))  # the killed attempt's clone is gone
+        again = cli(*args)
+        assert again.returncode == 0, again.stderr
+        summary = json.loads(again.stdout.splitlines()[-1])
+        assert summary["skipped"] == done and summary["ran"] == 4 - done
