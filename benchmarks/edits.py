@@ -318,6 +318,7 @@ def report_figures(tally: Tally, n_cases: int) -> None:
           f"parse + match + validate + atomic write), {n_all / tally.wall:,.0f} edits/s wall clock; "
           f"baseline {n_all / tally.base_cpu:,.0f} edits/s in memory (the engine costs {tally.cpu / tally.base_cpu:.0f}x "
           "its CPU time)")
+    WRONG_LOG.unlink(missing_ok=True)
     if tally.wrong:
         WRONG_LOG.write_text("\n\n".join(tally.wrong))
         print(f"details of every wrong application: {WRONG_LOG}")
