@@ -95,7 +95,8 @@ class RunSession:
 
     def _sandbox(self):
         return open_sandbox(self.settings.sandbox, self.workspace.path, allow_network=self.settings.allow_network,
-                            timeout=self.settings.command_timeout, scratch=self.log.dir / "scratch")
+                            timeout=self.settings.command_timeout, scratch=self.log.dir / "scratch",
+                            profile=self.settings.sandbox_profile)
 
     # -- the run -------------------------------------------------------------------
 

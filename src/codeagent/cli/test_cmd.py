@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
                               hint="pass --test-cmd CMD or set test_cmd in .codeagent.toml")
         with tempfile.TemporaryDirectory(prefix="codeagent-test-") as scratch:
             box = open_sandbox(settings.sandbox, repo, allow_network=settings.allow_network,
-                               timeout=settings.test_timeout, scratch=Path(scratch))
+                               timeout=settings.test_timeout, scratch=Path(scratch),
+                               profile=settings.sandbox_profile)
             if box.warning and not as_json:
                 warn(box.warning)
             runner = TestRunner(box, command, timeout=settings.test_timeout)

@@ -69,7 +69,7 @@ def open_check_sandbox(settings: Settings, root: Path):
     scratch = root.parent / f"sandbox-scratch-{root.name}"
     scratch.mkdir(exist_ok=True)
     return open_sandbox(settings.sandbox, root, allow_network=settings.allow_network,
-                        timeout=settings.command_timeout, scratch=scratch)
+                        timeout=settings.command_timeout, scratch=scratch, profile=settings.sandbox_profile)
 
 
 def run_linters(root: Path, settings: Settings, changed: list[str], deadline: Deadline) -> list[CheckResult]:
