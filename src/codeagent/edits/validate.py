@@ -7,32 +7,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import PurePath
 
-# extension -> (module, function returning the language)
-GRAMMARS = {
-    ".py": ("tree_sitter_python", "language"),
-    ".pyi": ("tree_sitter_python", "language"),
-    ".js": ("tree_sitter_javascript", "language"),
-    ".mjs": ("tree_sitter_javascript", "language"),
-    ".cjs": ("tree_sitter_javascript", "language"),
-    ".jsx": ("tree_sitter_javascript", "language"),
-    ".ts": ("tree_sitter_typescript", "language_typescript"),
-    ".mts": ("tree_sitter_typescript", "language_typescript"),
-    ".cts": ("tree_sitter_typescript", "language_typescript"),
-    ".tsx": ("tree_sitter_typescript", "language_tsx"),
-    ".go": ("tree_sitter_go", "language"),
-    ".rs": ("tree_sitter_rust", "language"),
-    ".java": ("tree_sitter_java", "language"),
-    ".c": ("tree_sitter_c", "language"),
-    ".h": ("tree_sitter_c", "language"),
-    ".cc": ("tree_sitter_cpp", "language"),
-    ".cpp": ("tree_sitter_cpp", "language"),
-    ".cxx": ("tree_sitter_cpp", "language"),
-    ".hh": ("tree_sitter_cpp", "language"),
-    ".hpp": ("tree_sitter_cpp", "language"),
-    ".hxx": ("tree_sitter_cpp", "language"),
-}
+from codeagent.grammars import GRAMMARS, language_for_path
 
 
 @dataclass
@@ -58,14 +34,13 @@ def _parser(module: str, func: str):
 
 
 def language_of(path: str) -> str | None:
-    grammar = GRAMMARS.get(PurePath(path).suffix.lower())
-    return grammar[0].removeprefix("tree_sitter_") if grammar else None
+    return language_for_path(path)
 
 
 def problems(path: str, text: str) -> list[tuple[str, str, int, int]] | None:
     """(kind, text, row, column) for every error node, or None when the language has no grammar."""
-    grammar = GRAMMARS.get(PurePath(path).suffix.lower())
-    parser = _parser(*grammar) if grammar else None
+    language = language_for_path(path)
+    parser = _parser(*GRAMMARS[language]) if language else None
     if parser is None:
         return None
     root = parser.parse(text.encode("utf-8")).root_node
