@@ -162,7 +162,7 @@ class RunSession:
             self.bus.emit("warning", message="no test command found; set --test-cmd or test_cmd in config")
             return None, None
         self.bus.emit("test_command", cmd=command.cmd, runner=command.runner, reason=command.reason)
-        baseline = TestRunner(sandbox, command, timeout=self.settings.test_timeout).run(None)
+        baseline = TestRunner(sandbox, command, timeout=self.settings.test_timeout).run(None, rerun_failures=False)
         self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
         return command, baseline
 
