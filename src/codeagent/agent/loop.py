@@ -153,6 +153,8 @@ class Agent:
         target = str(args.get("path") or args.get("command") or args.get("pattern") or args.get("selection") or "")
         brief = obs.text.strip().splitlines()[0][:160] if obs.text.strip() else ""
         self.state.actions.append(ActionRecord(self.counters.steps, tool, target[:160], obs.ok, brief))
+        if tool in ("edit_file", "write_file", "run_command", "apply_edits"):
+            self._tree_tested = False
         if tool in ("edit_file", "write_file") and obs.ok:
             self.state.files_changed[str(args.get("path"))] = brief
         signature = f"{tool} {json.dumps(args, sort_keys=True)[:500]} -> {brief}"
@@ -173,8 +175,10 @@ class Agent:
         if not self.gate.available:
             self._finished = LoopOutcome(True, "finished_no_tests", summary)
             return Observation("finished (no test command to check against)")
-        outcome = self.gate.run(None)
-        self.bus.emit("test_report", final=True, **outcome.report.summary(), regressions=outcome.diff.regressions)
+        reused = self._tree_tested and self.gate.last is not None  # nothing changed since the last full run
+        outcome = self.gate.last if reused else self.gate.run(None)
+        self.bus.emit("test_report", final=True, reused=reused, **outcome.report.summary(),
+                      regressions=outcome.diff.regressions)
         self.state.tests = self.gate.status_line()
         still = [t for t in outcome.diff.still_failing if t not in self.gate.targets]
         if outcome.ok and still and not self._warned_preexisting:
@@ -197,6 +201,7 @@ class Agent:
         self.state.tests = self.gate.status_line()
         if outcome is None:
             return
+        self._tree_tested = True
         if outcome.diff.regressions:
             self.counters.regress_streak += 1
         else:
@@ -244,6 +249,7 @@ class Agent:
 
     _stuck_reason: str | None = None
     _warned_preexisting: bool = False
+    _tree_tested: bool = False  # the last full test run saw the current tree
 
     def _after_turn(self) -> list[str]:
         notes = []
@@ -259,6 +265,7 @@ class Agent:
         sha = self.checkpointer.rollback(self.counters.checkpoints[-1])
         tried = [f"{a.tool} {a.target}: {a.brief}" for a in self.state.actions[-8:]]
         self.counters.regress_streak = 0
+        self._tree_tested = False
         self.bus.emit("rollback", step=self.counters.steps, sha=sha)
         self.state.files_changed = {p: w for p, w in self.state.files_changed.items()}
         return ("The tests kept regressing, so the workspace was rolled back to the last checkpoint "
