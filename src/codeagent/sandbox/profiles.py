@@ -10,6 +10,7 @@ replaced. A bad profile raises ConfigError naming the file and the key.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ SECRET_PATTERNS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every variable on every command
 def is_secret_name(name: str) -> bool:
     """True for environment names that may hold credentials (matched case-insensitively)."""
     upper = name.upper()
