@@ -322,4 +322,7 @@ def test_fixed_delay_mode_serves_concurrent_callers():
             t.join()
         assert results == {i: f"echo: task {i}" for i in range(6)}
         assert server.max_in_flight > 1  # answered in parallel, not one after another
+        deadline = time.monotonic() + 5  # a handler counts itself out just after the client has its answer
+        while server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert server.in_flight == 0
