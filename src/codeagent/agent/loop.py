@@ -267,7 +267,6 @@ class Agent:
         self.counters.regress_streak = 0
         self._tree_tested = False
         self.bus.emit("rollback", step=self.counters.steps, sha=sha)
-        self.state.files_changed = {p: w for p, w in self.state.files_changed.items()}
         return ("The tests kept regressing, so the workspace was rolled back to the last checkpoint "
                 f"({sha[:10]}), where no test regressed. What was tried since:\n- " + "\n- ".join(tried) +
                 "\nTry a different approach.")

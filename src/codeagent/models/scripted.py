@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable
+from typing import Any
 
 from codeagent.errors import ModelError
 from codeagent.models.base import Message, ModelReply, ToolCall, ToolSpec, Usage
@@ -81,5 +81,3 @@ class ScriptedModel:
         if self._next != len(self.steps):
             raise AssertionError(f"scripted model used {self._next} of {len(self.steps)} steps")
 
-
-ReplyFactory = Callable[[list[Message]], Step]
