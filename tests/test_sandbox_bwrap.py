@@ -358,3 +358,50 @@ def test_agent_killed_with_sigkill_leaves_no_sandboxed_process(workspace, tmp_pa
     finally:
         if agent.poll() is None:
             agent.kill()
+
+
+def spawners_of(parent: int) -> list[int]:
+    """Pids of the cgroup spawners started by `parent`."""
+    found = []
+    for pid in sandboxed_pids("spawner.py"):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if f"PPid:\t{parent}\n" in status:
+            found.append(pid)
+    return found
+
+
+def test_commands_start_inside_their_cgroup_and_a_dead_spawner_is_replaced(box):
+    if box.cgroup is None:
+        pytest.skip("no writable cgroup hierarchy here: limits are rlimits")
+    started = threading.Thread(target=box.run, args=("sleep 1003.25",), kwargs={"timeout": 3})
+    started.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not sandboxed_pids("1003.25") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pids = sandboxed_pids("1003.25")
+        assert pids and all("/codeagent-" in Path(f"/proc/{pid}/cgroup").read_text() for pid in pids)
+    finally:
+        started.join()
+    spawners = spawners_of(os.getpid())
+    assert spawners, "the sandbox's spawner is not running"
+    for pid in spawners:
+        os.kill(pid, signal.SIGKILL)
+    result = box.run("echo still-works")
+    assert result.exit_code == 0 and "still-works" in result.output
+    box.close()
+    deadline = time.monotonic() + 5
+    while spawners_of(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert spawners_of(os.getpid()) == []
+
+
+def test_commands_get_default_signal_handling(box):
+    result = box.run("yes | head -n 2; grep SigIgn /proc/self/status")
+    lines = result.output.splitlines()
+    assert lines[:2] == ["y", "y"] and len(lines) == 3, result.output  # no "Broken pipe" from yes
+    ignored = int(lines[2].split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))

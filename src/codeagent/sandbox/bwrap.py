@@ -13,7 +13,6 @@ bwrap, whose `--die-with-parent` and PID namespace take the whole tree down with
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -55,8 +54,8 @@ class BwrapSandbox:
         self.scratch.mkdir(parents=True, exist_ok=True)
         limits = self.profile.limits
         self.cgroup = cgroups.available() if limits.use_cgroup else None
-        self._groups = cgroups.GroupPool(self.cgroup, pids_max=limits.processes,
-                                         memory_bytes=limits.memory_mb * MIB) if self.cgroup else None
+        self._groups = cgroups.GroupPool(self.cgroup, pids_max=limits.processes, memory_bytes=limits.memory_mb * MIB,
+                                         file_size=limits.file_size_mb * MIB) if self.cgroup else None
         if self._groups is not None:
             weakref.finalize(self, self._groups.close)
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
@@ -108,8 +107,10 @@ class BwrapSandbox:
                 group.kill_all()
 
         try:
-            done = execute(self._launcher(group) + argv, cwd=str(where), env=self.environment(env, path_entries),
-                           timeout=timeout or self.timeout, output_cap=self.profile.limits.output_bytes, kill=kill)
+            done = execute(argv if group else self._launcher() + argv, cwd=str(where),
+                           env=self.environment(env, path_entries), timeout=timeout or self.timeout,
+                           output_cap=self.profile.limits.output_bytes, kill=kill,
+                           start=group.spawner.start if group else None)
             after = group.counters() if group else (0, 0)
             return self._result(text, done, (after[0] > before[0], after[1] > before[1]) if group else None)
         finally:
@@ -121,20 +122,18 @@ class BwrapSandbox:
         if self._groups is not None:
             self._groups.close()
 
-    def _launcher(self, group: cgroups.CommandGroup | None) -> list[str]:
-        """A /bin/sh prefix that joins the cgroup and sets rlimits, then execs bwrap.
+    def _launcher(self) -> list[str]:
+        """Without a cgroup: a /bin/sh prefix that sets the rlimits, then execs bwrap.
 
         A shell costs about a millisecond; a Python preexec_fn forks the whole agent
         process and costs far more. `ulimit -f` counts 512-byte blocks in every POSIX
-        shell; `-v` counts KiB in dash, bash and busybox.
+        shell; `-v` counts KiB in dash, bash and busybox. (With a cgroup, the group's
+        spawner sets the same core and file-size limits.)
         """
         limits = self.profile.limits
-        steps = [f"echo 0 > {shlex.quote(str(path))}" for path in (group.procs_files if group else [])]
         blocks = limits.file_size_mb * MIB // 512
-        steps.append(f"ulimit -c 0 && ulimit -f {blocks}")
-        if group is None:
-            steps.append(f"ulimit -v {limits.memory_mb * 1024}")
-        return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "codeagent-sandbox"]
+        return ["/bin/sh", "-c", f'ulimit -c 0 && ulimit -f {blocks} && ulimit -v {limits.memory_mb * 1024} && exec "$@"',
+                "codeagent-sandbox"]
 
     def _take_group(self) -> cgroups.CommandGroup | None:
         if self._groups is None:

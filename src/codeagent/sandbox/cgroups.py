@@ -8,8 +8,10 @@ cgroup v2 (a `codeagent` group under the unified root) when the hierarchy is wri
 otherwise `available()` is None and the bwrap backend falls back to rlimits (which do
 bind an unprivileged user inside the sandbox's user namespace).
 
-The command's launcher shell joins the group (writes "0" to `cgroup.procs`) before it
-execs bwrap, so nothing the command forks escapes the count.
+Each group has a `Spawner` living inside it that forks the group's commands, so
+nothing a command forks escapes the count, and no command pays for a cgroup move
+(see `spawner` for why that matters). The spawner's own process and memory are added
+to the limits, so commands get exactly the profile's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from codeagent.sandbox.spawner import Spawner
+
+SPAWNER_MEMORY = 32 << 20  # the spawner's Python (about 12 MB resident) and its kernel memory
 _counter = itertools.count()
 
 
@@ -126,16 +131,18 @@ def available() -> Hierarchy | None:
 
 
 class CommandGroup:
-    """The cgroup(s) of one command: limits set, joined by its launcher, removed after."""
+    """The cgroup(s) of one command at a time: limits set, a spawner inside, removed after."""
 
-    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int):
+    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int, file_size: int):
         self.hierarchy = hierarchy
+        self.spawner: Spawner | None = None
         name = f"codeagent-{os.getpid()}-{next(_counter)}"
         self.dirs = [hierarchy.pids / name] if hierarchy.version == 2 else [hierarchy.pids / name, hierarchy.memory / name]
         try:
             for folder in self.dirs:
                 folder.mkdir()
-            self._set_limits(pids_max, memory_bytes)
+            self._set_limits(pids_max + 1, memory_bytes + SPAWNER_MEMORY)
+            self.spawner = Spawner([str(folder / "cgroup.procs") for folder in self.dirs], file_size=file_size)
         except OSError:
             self.remove()
             raise
@@ -151,11 +158,6 @@ class CommandGroup:
             (self.dirs[1] / "memory.limit_in_bytes").write_text(str(memory_bytes))
             if (self.dirs[1] / "memory.memsw.limit_in_bytes").exists():  # swap accounting on: no swapping past it
                 (self.dirs[1] / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
-
-    @property
-    def procs_files(self) -> list[Path]:
-        """Writing "0" to each of these moves the writing process into the group."""
-        return [folder / "cgroup.procs" for folder in self.dirs]
 
     def _events(self, folder: Path, filename: str) -> dict[str, int]:
         try:
@@ -173,9 +175,10 @@ class CommandGroup:
         return pids, self._events(self.dirs[1], "memory.oom_control").get("oom_kill", 0)
 
     def kill_all(self) -> None:
-        """SIGKILL every process still in the group."""
+        """SIGKILL every process still in the group but its live spawner."""
+        keep = self.spawner.pid if self.spawner and self.spawner.alive() else None
         for folder in self.dirs:
-            if self.hierarchy.version == 2 and (folder / "cgroup.kill").exists():
+            if keep is None and self.hierarchy.version == 2 and (folder / "cgroup.kill").exists():
                 try:
                     (folder / "cgroup.kill").write_text("1")
                     continue
@@ -186,12 +189,16 @@ class CommandGroup:
             except OSError:
                 continue
             for pid in pids:
+                if int(pid) == keep:
+                    continue
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
 
     def remove(self) -> None:
+        if self.spawner is not None:
+            self.spawner.close()
         for folder in self.dirs:
             for attempt in range(50):
                 try:
@@ -209,16 +216,20 @@ class GroupPool:
     """Idle per-command groups of one sandbox, reused: removing a v1 memory group costs
     ~10 ms, so groups are made on demand and removed only by `close()` (or at exit)."""
 
-    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int):
-        self.hierarchy, self.pids_max, self.memory_bytes = hierarchy, pids_max, memory_bytes
+    def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int, file_size: int):
+        self.limits = dict(pids_max=pids_max, memory_bytes=memory_bytes, file_size=file_size)
+        self.hierarchy = hierarchy
         self._idle: list[CommandGroup] = []
         self._lock = threading.Lock()
 
     def take(self) -> CommandGroup:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return CommandGroup(self.hierarchy, pids_max=self.pids_max, memory_bytes=self.memory_bytes)
+            while self._idle:
+                group = self._idle.pop()
+                if group.spawner.alive():
+                    return group
+                group.remove()  # its spawner died (killed for memory, say): start afresh
+        return CommandGroup(self.hierarchy, **self.limits)
 
     def give_back(self, group: CommandGroup) -> None:
         group.kill_all()

@@ -72,15 +72,18 @@ def execute(
     timeout: float,
     output_cap: int,
     kill: Callable[[subprocess.Popen], None],
+    start: Callable[[list[str], str, dict[str, str]], subprocess.Popen] | None = None,
 ) -> Execution:
-    """Run `argv`; `kill(proc)` must end the whole tree (called after exit too)."""
-    start = time.monotonic()
-    deadline = start + timeout
+    """Run `argv`; `kill(proc)` must end the whole tree (called after exit too).
+
+    `start(argv, cwd, env)` starts the process (default: a `Child`, in a new session,
+    stdin closed, stdout and stderr on one pipe); what it returns needs Popen's pid,
+    stdout, poll() and wait(), and `exit_fd()`, a fd that turns readable at exit.
+    """
+    began = time.monotonic()
+    deadline = began + timeout
     buffer = CappedBuffer(output_cap)
-    proc = subprocess.Popen(
-        list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = (start or Child.start)(list(argv), cwd, env)
     try:
         fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
     except OSError:
@@ -98,19 +101,31 @@ def execute(
         output=buffer.text(),
         dropped=buffer.dropped,
         timed_out=timed_out,
-        duration=time.monotonic() - start,
+        duration=time.monotonic() - began,
     )
 
 
-def _exit_fd(proc: subprocess.Popen) -> int | None:
-    """A pidfd that turns readable when `proc` exits (Linux 5.3+), or None."""
+class Child(subprocess.Popen):
+    """A plain child process, as `execute` starts it by default."""
+
+    @classmethod
+    def start(cls, argv: list[str], cwd: str, env: dict[str, str]) -> "Child":
+        return cls(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT, start_new_session=True)
+
+    def exit_fd(self) -> int:
+        """A pidfd that turns readable when the process exits (Linux 5.3+)."""
+        return os.pidfd_open(self.pid)
+
+
+def _exit_fd(proc) -> int | None:
     try:
-        return os.pidfd_open(proc.pid)
+        return proc.exit_fd()
     except (AttributeError, OSError):
-        return None
+        return None  # no pidfd here: exit is polled
 
 
-def _pump(proc: subprocess.Popen, buffer: CappedBuffer, deadline: float) -> bool:
+def _pump(proc, buffer: CappedBuffer, deadline: float) -> bool:
     """Read output until the main process has exited and the pipe is idle or closed.
 
     Exit is seen through a pidfd in the same select as the output, so a short
@@ -154,7 +169,7 @@ def _pump(proc: subprocess.Popen, buffer: CappedBuffer, deadline: float) -> bool
                 os.close(exit_fd)
 
 
-def _drain(proc: subprocess.Popen, buffer: CappedBuffer, until: float) -> None:
+def _drain(proc, buffer: CappedBuffer, until: float) -> None:
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     with selectors.DefaultSelector() as sel:
