@@ -326,3 +326,21 @@ def test_fixed_delay_mode_serves_concurrent_callers():
         while server.in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
         assert server.in_flight == 0
+
+
+SSE = {"Content-Type": "text/event-stream"}
+
+
+@pytest.mark.parametrize("reply, stream", [
+    (Raw(200, b"<html>gateway says hi</html>", headers={"Content-Type": "text/html"}), False),
+    (Raw(200, [1, 2, 3]), False),
+    (Raw(200, {"choices": ["not an object"]}), False),
+    (Raw(200, b"data: [1, 2]\n\ndata: [DONE]\n\n", headers=SSE), True),
+    (Raw(200, b'data: {"choices": [{"delta": {"tool_calls": ["x"]}}]}\n\ndata: [DONE]\n\n', headers=SSE), True),
+])
+def test_malformed_replies_are_model_errors_not_crashes(openai_server, reply, stream):
+    for _ in range(2):
+        openai_server.push(reply)
+    with pytest.raises(ModelError, match="malformed reply"):
+        make(openai_server, max_retries=1, stream=stream).complete(HI, [READ])
+    assert len(openai_server.requests) == 2  # retried once, like any transient fault

@@ -171,35 +171,42 @@ class OpenAIModel:
 
     # -- one attempt -------------------------------------------------------------------
     def _attempt(self, wire: list[dict], specs: list[dict], on_delta: DeltaCallback | None) -> ModelReply:
-        kwargs: dict[str, Any] = {"model": self.name, "messages": wire, "timeout": self.timeout}
+        """One request, sent as a plain JSON body and read back as plain dicts: the SDK's
+        typed `chat.completions.create` re-walks every message on every call (about 60 ms
+        of CPU for a 20-step conversation), which is most of an agent step's own cost."""
+        body: dict[str, Any] = {"model": self.name, "messages": wire}
         if specs:
-            kwargs["tools"] = specs
+            body["tools"] = specs
+        options: dict[str, Any] = {"timeout": self.timeout}
         deadline = time.monotonic() + self.timeout
         if not self.stream:
-            completion = self._client.chat.completions.create(**kwargs)
-            return self._from_completion(completion)
+            completion = self._client.post("/chat/completions", body=body, cast_to=object, options=options)
+            return self._from_completion(_mapping(completion, "reply"))
+        body["stream"] = True
         if self._stream_usage:
-            kwargs["stream_options"] = {"include_usage": True}
-        chunks = self._client.chat.completions.create(stream=True, **kwargs)
+            body["stream_options"] = {"include_usage": True}
+        chunks = self._client.post("/chat/completions", body=body, cast_to=object, options=options,
+                                   stream=True, stream_cls=openai.Stream[object])
         try:
             return self._from_stream(chunks, on_delta, deadline)
         finally:
             chunks.close()
 
-    def _from_completion(self, completion: Any) -> ModelReply:
-        if not completion.choices:
-            return ModelReply(Message("assistant", None), self._usage(completion.usage), "stop")
-        choice = completion.choices[0]
-        message = choice.message
+    def _from_completion(self, completion: Mapping[str, Any]) -> ModelReply:
+        choices = completion.get("choices") or []
+        if not choices:
+            return ModelReply(Message("assistant", None), self._usage(completion.get("usage")), "stop")
+        choice = _mapping(choices[0], "choice")
+        message = _mapping(choice.get("message") or {}, "message")
         calls = [
-            ToolCall(id=call.id or f"call_{i}", name=call.function.name or "",
-                     arguments=_raw_arguments(call.function.arguments))
-            for i, call in enumerate(message.tool_calls or [])
-            if getattr(call, "function", None) is not None
+            ToolCall(id=call.get("id") or f"call_{i}", name=call["function"].get("name") or "",
+                     arguments=_raw_arguments(call["function"].get("arguments")))
+            for i, call in enumerate(message.get("tool_calls") or [])
+            if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping)
         ]
-        reply = Message("assistant", message.content or None, tool_calls=calls)
-        finish = choice.finish_reason or ("tool_calls" if calls else "stop")
-        return ModelReply(reply, self._usage(completion.usage), finish)
+        reply = Message("assistant", message.get("content") or None, tool_calls=calls)
+        finish = choice.get("finish_reason") or ("tool_calls" if calls else "stop")
+        return ModelReply(reply, self._usage(completion.get("usage")), finish)
 
     def _from_stream(self, chunks: Iterable[Any], on_delta: DeltaCallback | None, deadline: float) -> ModelReply:
         text: list[str] = []
@@ -208,16 +215,18 @@ class OpenAIModel:
         for chunk in chunks:
             if time.monotonic() > deadline:
                 raise _DeadlineExceeded()
-            usage = getattr(chunk, "usage", None) or usage
-            for choice in chunk.choices or []:
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    text.append(delta.content)
+            chunk = _mapping(chunk, "stream chunk")
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                choice = _mapping(choice, "choice")
+                delta = _mapping(choice.get("delta") or {}, "delta")
+                if delta.get("content"):
+                    text.append(delta["content"])
                     if on_delta is not None:
-                        on_delta(delta.content)
-                for call in (delta.tool_calls if delta is not None else None) or []:
-                    _merge_call_delta(slots, call)
-                finish = choice.finish_reason or finish
+                        on_delta(delta["content"])
+                for call in delta.get("tool_calls") or []:
+                    _merge_call_delta(slots, _mapping(call, "tool call"))
+                finish = choice.get("finish_reason") or finish
         calls = [
             ToolCall(id=slot["id"] or f"call_{i}", name=slot["name"], arguments=slot["arguments"])
             for i, slot in (sorted(slots.items()))
@@ -225,14 +234,14 @@ class OpenAIModel:
         reply = Message("assistant", "".join(text) or None, tool_calls=calls)
         return ModelReply(reply, self._usage(usage), finish or ("tool_calls" if calls else "stop"))
 
-    def _usage(self, raw: Any) -> Usage:
+    def _usage(self, raw: Mapping[str, Any] | None) -> Usage:
         """Our Usage from the provider's (which may be missing or partial)."""
-        prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
-        completion = int(getattr(raw, "completion_tokens", 0) or 0)
-        details = getattr(raw, "prompt_tokens_details", None)
-        cached = int(getattr(details, "cached_tokens", 0) or 0)
-        extra = getattr(raw, "model_extra", None) or {}
-        cached = cached or int(extra.get("prompt_cache_hit_tokens") or 0)  # DeepSeek's spelling
+        raw = raw if isinstance(raw, Mapping) else {}
+        prompt = int(raw.get("prompt_tokens") or 0)
+        completion = int(raw.get("completion_tokens") or 0)
+        details = raw.get("prompt_tokens_details")
+        cached = int((details.get("cached_tokens") if isinstance(details, Mapping) else 0) or 0)
+        cached = cached or int(raw.get("prompt_cache_hit_tokens") or 0)  # DeepSeek's spelling
         usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached, calls=1)
         if self.price is None:
             usage.cost_unknown = True
@@ -353,20 +362,27 @@ def _raw_arguments(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def _merge_call_delta(slots: dict[int, dict[str, str]], call: Any) -> None:
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """`value` when it is a JSON object; otherwise the reply is malformed."""
+    if not isinstance(value, Mapping):
+        raise openai.OpenAIError(f"expected a JSON object as the {what}, got {str(value)[:100]!r}")
+    return value
+
+
+def _merge_call_delta(slots: dict[int, dict[str, str]], call: Mapping[str, Any]) -> None:
     """Fold one streamed tool-call delta into its slot, keyed by index."""
-    index = getattr(call, "index", None)
+    index = call.get("index")
     if index is None:  # servers that omit the index: a new id opens a new call
-        index = len(slots) if (call.id or not slots) else max(slots)
+        index = len(slots) if (call.get("id") or not slots) else max(slots)
     slot = slots.setdefault(index, {"id": "", "name": "", "arguments": ""})
-    if call.id:
-        slot["id"] = call.id
-    function = getattr(call, "function", None)
-    if function is not None:
-        if function.name:
-            slot["name"] = function.name
-        if function.arguments:
-            slot["arguments"] += _raw_arguments(function.arguments)
+    if call.get("id"):
+        slot["id"] = call["id"]
+    function = call.get("function")
+    if isinstance(function, Mapping):
+        if function.get("name"):
+            slot["name"] = function["name"]
+        if function.get("arguments"):
+            slot["arguments"] += _raw_arguments(function["arguments"])
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -110,7 +110,7 @@ class BwrapSandbox:
             done = execute(argv if group else self._launcher() + argv, cwd=str(where),
                            env=self.environment(env, path_entries), timeout=timeout or self.timeout,
                            output_cap=self.profile.limits.output_bytes, kill=kill,
-                           start=group.spawner.start if group else None)
+                           start=group.start if group else None)
             after = group.counters() if group else (0, 0)
             return self._result(text, done, (after[0] > before[0], after[1] > before[1]) if group else None)
         finally:

@@ -142,10 +142,26 @@ class CommandGroup:
             for folder in self.dirs:
                 folder.mkdir()
             self._set_limits(pids_max + 1, memory_bytes + SPAWNER_MEMORY)
-            self.spawner = Spawner([str(folder / "cgroup.procs") for folder in self.dirs], file_size=file_size)
+            self.file_size = file_size
+            self.spawner = self._new_spawner()
         except OSError:
             self.remove()
             raise
+
+    def _new_spawner(self) -> Spawner:
+        return Spawner([str(folder / "cgroup.procs") for folder in self.dirs], file_size=self.file_size)
+
+    def start(self, argv: list[str], cwd: str, env: dict[str, str]):
+        """Start a command inside the group (see `execute`); a spawner that died since
+        the last command (killed for memory, say) is replaced once."""
+        try:
+            return self.spawner.start(argv, cwd, env)
+        except OSError:
+            if not self.spawner.dead:
+                raise  # the spawner is fine; the command could not start
+        self.spawner.close()
+        self.spawner = self._new_spawner()
+        return self.spawner.start(argv, cwd, env)
 
     def _set_limits(self, pids_max: int, memory_bytes: int) -> None:
         if self.hierarchy.version == 2:
@@ -224,11 +240,8 @@ class GroupPool:
 
     def take(self) -> CommandGroup:
         with self._lock:
-            while self._idle:
-                group = self._idle.pop()
-                if group.spawner.alive():
-                    return group
-                group.remove()  # its spawner died (killed for memory, say): start afresh
+            if self._idle:
+                return self._idle.pop()
         return CommandGroup(self.hierarchy, **self.limits)
 
     def give_back(self, group: CommandGroup) -> None:
