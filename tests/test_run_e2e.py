@@ -266,3 +266,35 @@ def test_unrelated_preexisting_failure_holds_finish_back_once(make_repo):
     model.assert_complete()
     assert "finish held back once" in tool_outputs(model, 3)[-1]
     assert result.status == "done" and (repo / "NOTES.md").read_text() == "notes\n"
+
+
+WAITS_FOR_PLANNER = """import os
+import time
+
+
+def test_runs_while_the_planner_thinks():
+    for _ in range(300):
+        if os.path.exists("planner-was-called"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the planner was not called while the baseline ran")
+"""
+
+
+def test_baseline_tests_run_while_the_planner_is_asked(make_repo):
+    import re
+
+    repo = make_repo({"test_wait.py": WAITS_FOR_PLANNER, "pytest.ini": "[pytest]\n"})
+
+    def plan(messages):  # the planner's request: mark that it has been sent
+        workspace = re.search(r"Workspace root: (.+)", messages[0].content).group(1)
+        Path(workspace, "planner-was-called").write_text("yes\n")
+        return PLAN
+
+    result, model, events = run(repo, [plan, tool("finish", summary="nothing to do")], apply="none")
+    model.assert_complete()
+    assert result.tests_before == {**result.tests_before, "passed": 1, "failed": 0}
+    kinds = [e.kind for e in events]
+    assert kinds.index("test_report") < kinds.index("plan")  # reported in the usual order
+    task = model.calls[1]["messages"][1].content
+    assert task.startswith("# Task") and "# Plan" in task

@@ -246,3 +246,19 @@ def test_cli_clean_keeps_resumable_runs(tmp_path, make_repo, monkeypatch):
     assert kept.path.exists() and not orphan.path.exists()
     out = run_cli("clean", "--discard-unfinished", "--session-dir", str(tmp_path), cwd=repo, monkeypatch=monkeypatch)
     assert "ws-resumable" in out.stderr and not kept.path.exists()
+
+
+@pytest.mark.parametrize("secret", ["hunter2-password-value", 'quote"and\\slash-secret', "ünïcode-secret-x"])
+@pytest.mark.parametrize("value", [
+    {"turns": [[{"role": "tool", "content": "found hunter2-password-value and " + OTHER_KEY}]], "prompt_tokens": 3},
+    {"config": {"Authorization": "Bearer xyz", "nested": [{"github_token": "ghp_abc"}]}},
+    {"text": 'a "token": inside a string, and quote"and\\slash-secret, ünïcode-secret-x'},
+    {"api_key ": "space before the quote", "tokens": ["a", "b"], "n": 1.5, "t": (1, 2)},
+])
+def test_redaction_fast_path_equals_the_full_walk(value, secret):
+    from codeagent.session import Redactor
+
+    redactor = Redactor([secret])
+    full = redactor.text(json.dumps(redactor.obj(json.loads(json.dumps(value)))))
+    assert redactor.dumps(value) == full
+    assert secret not in redactor.dumps(value) and OTHER_KEY not in redactor.dumps(value)

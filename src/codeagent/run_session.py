@@ -37,6 +37,28 @@ from codeagent.workspace import Workspace, cleanup_stale
 _GIT_LOCK = threading.Lock()  # worktree add/remove in one repo from parallel attempts
 
 
+class _Background:
+    """`fn()` in a daemon thread (an interrupted run does not wait for it); `result()`
+    joins and returns its value or raises its exception."""
+
+    def __init__(self, fn):
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class RunSession:
     def __init__(self, request: RunRequest, model, bus: EventBus, repo: Path):
         self.request, self.model, self.bus, self.repo = request, model, bus, repo
@@ -120,25 +142,29 @@ class RunSession:
 
     def _execute(self, sandbox) -> RunResult:
         s, req = self.settings, self.request
-        command, baseline = self._tests(sandbox)
-        runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
-        targets = self.resume_state["targets"] if self.resume_state else choose_targets(req.instruction, baseline)
-        self.gate = TestGate(runner, baseline, targets)
-        system = self._system_prompt(command, baseline)
+        command = self._test_command()
+        baseline_run = _Background(lambda: self._baseline(sandbox, command))
+        system = self._system_prompt(command)
         budget = Budget(s.max_steps, s.max_tokens, s.max_cost, s.max_time,
                         spent_time=(self.resume_state or {}).get("elapsed", 0.0))
         budget.start()
         self.counters = LoopCounters()
         self.state = WorkingState(goal=req.instruction)
-        self.conv = Conversation(system, render("task.md.j2", self.repo, instruction=req.instruction, plan=""),
-                                 count_tokens, window=min(s.context_window, self.model.context_window),
-                                 compact_at=s.compact_at)
+        planned = None if self.resume_state else self._ask_planner(system, budget)  # while the baseline runs
+        baseline = baseline_run.result()
+        if baseline is not None and not self.resume_state:
+            self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
+        runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
+        targets = self.resume_state["targets"] if self.resume_state else choose_targets(req.instruction, baseline)
+        self.gate = TestGate(runner, baseline, targets)
+        self.conv = Conversation(system, self._task_message(""), count_tokens,
+                                 window=min(s.context_window, self.model.context_window), compact_at=s.compact_at)
         if self.resume_state:
             self._restore()
         else:
-            outcome = self._plan(system, budget)
-            if outcome is not None:
-                return self._finish(outcome)
+            if isinstance(planned, LoopOutcome):
+                return self._finish(planned)
+            self._take_plan(*planned)
             if req.plan_only:
                 return self._finish(LoopOutcome(True, "planned", self.state.plan.render()), status="planned")
             self._save_state(budget)
@@ -152,21 +178,29 @@ class RunSession:
         self.budget = budget
         return self._finish(agent.run())
 
-    def _tests(self, sandbox) -> tuple[TestCommand | None, TestReport | None]:
+    def _test_command(self) -> TestCommand | None:
         if self.resume_state:
             cmd = self.resume_state.get("test_command")
-            base = self.resume_state.get("baseline")
-            return (TestCommand(**cmd) if cmd else None), (TestReport.from_dict(base) if base else None)
+            return TestCommand(**cmd) if cmd else None
         command = detect_test_command(self.workspace.path, self.settings.test_cmd)
         if command is None:
             self.bus.emit("warning", message="no test command found; set --test-cmd or test_cmd in config")
-            return None, None
+            return None
         self.bus.emit("test_command", cmd=command.cmd, runner=command.runner, reason=command.reason)
-        baseline = TestRunner(sandbox, command, timeout=self.settings.test_timeout).run(None, rerun_failures=False)
-        self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
-        return command, baseline
+        return command
 
-    def _system_prompt(self, command: TestCommand | None, baseline: TestReport | None) -> str:
+    def _baseline(self, sandbox, command: TestCommand | None) -> TestReport | None:
+        """The test suite before any change (run in the background while the planner thinks)."""
+        if self.resume_state:
+            base = self.resume_state.get("baseline")
+            return TestReport.from_dict(base) if base else None
+        if command is None:
+            return None
+        return TestRunner(sandbox, command, timeout=self.settings.test_timeout).run(None, rerun_failures=False)
+
+    def _system_prompt(self, command: TestCommand | None) -> str:
+        """Everything the model needs that is known before the baseline: it is the same
+        for the planner and every loop call, so provider-side prompt caching hits."""
         ws = self.workspace.path
         repo_map = ""
         if self.settings.repo_map_tokens:
@@ -176,24 +210,29 @@ class RunSession:
                 self.bus.emit("warning", message=f"repo map unavailable: {exc}")
         return render("system.md.j2", self.repo, workspace=str(ws),
                       test_command=command.cmd if command else "(none found)",
-                      baseline_failures=sorted(baseline.failed) if baseline else [],
                       instructions=load_project_instructions(ws), repo_map=repo_map)
 
-    def _plan(self, system: str, budget: Budget) -> LoopOutcome | None:
+    def _task_message(self, plan: str) -> str:
+        baseline = self.gate.baseline
+        return render("task.md.j2", self.repo, instruction=self.request.instruction, plan=plan,
+                      baseline_failures=sorted(baseline.failed) if baseline else [])
+
+    def _ask_planner(self, system: str, budget: Budget):
+        """(plan, usage) from the planner, or the LoopOutcome that ends the run."""
         try:
             budget.check(self.counters.usage, self.counters.steps)
-            plan, usage = Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction)
+            return Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction)
         except ModelError as exc:
             return LoopOutcome(False, "model_error", str(exc))
         except BudgetExceeded as exc:
             return LoopOutcome(False, f"budget:{exc.which}", exc.message)
+
+    def _take_plan(self, plan, usage: Usage) -> None:
         self.counters.steps += 1
         self.counters.usage.add(usage)
         self.state.plan = plan
         self.bus.emit("plan", steps=plan.to_dict()["steps"], revision=plan.revision)
-        self.conv.task.content = render("task.md.j2", self.repo, instruction=self.request.instruction,
-                                        plan=plan.render())
-        return None
+        self.conv.task.content = self._task_message(plan.render())
 
     def _replan(self, planner: Planner, tried: str, budget: Budget):
         try:

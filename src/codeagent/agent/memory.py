@@ -70,6 +70,7 @@ class Conversation:
         self.compactions = 0
         self._prefix_tokens = message_tokens(self.system, count) + message_tokens(self.task, count)
         self._turn_tokens: list[int] = []
+        self._turn_dicts: list[list[dict[str, Any]]] = []  # turns never change once added: serialized once
 
     def messages(self) -> list[Message]:
         out = [self.system, self.task] + ([self.memory] if self.memory else [])
@@ -80,6 +81,7 @@ class Conversation:
     def add_turn(self, messages: list[Message]) -> None:
         self.turns.append(list(messages))
         self._turn_tokens.append(sum(message_tokens(m, self.count) for m in messages))
+        self._turn_dicts.append([m.to_dict() for m in messages])
 
     def tokens(self) -> int:
         memory = message_tokens(self.memory, self.count) if self.memory else 0
@@ -104,6 +106,7 @@ class Conversation:
             return False
         self.turns = self.turns[len(self.turns) - keep:] if keep else []
         self._turn_tokens = self._turn_tokens[len(self._turn_tokens) - keep:] if keep else []
+        self._turn_dicts = self._turn_dicts[len(self._turn_dicts) - keep:] if keep else []
         self.memory = Message("user", render_memory(state))
         self.compactions += 1
         return True
@@ -112,7 +115,7 @@ class Conversation:
         return {
             "system": self.system.content, "task": self.task.content,
             "memory": self.memory.content if self.memory else None,
-            "turns": [[m.to_dict() for m in t] for t in self.turns], "compactions": self.compactions,
+            "turns": list(self._turn_dicts), "compactions": self.compactions,
         }
 
     @classmethod

@@ -1,7 +1,8 @@
 """Imported once by the local engine's forkserver, so every attempt forked from it
-starts with the run machinery and the model SDK imported and the token encoder
-loaded (a fork copies them for free; without this each attempt pays about a second
-of CPU for imports, the openai SDK alone about half of it).
+starts warm: the run machinery, the model SDK and its HTTP transport imported, the
+token encoder loaded, the prompt templates compiled, and bubblewrap and the cgroup
+hierarchy probed (a fork copies all of it for free; without this each attempt pays
+about a second of CPU, the openai SDK and its transport most of it).
 
 Nothing here may fail: a broken component shows up in the attempt's own record."""
 
@@ -10,14 +11,28 @@ from __future__ import annotations
 try:
     import codeagent.run_session  # noqa: F401
     from codeagent.context.tokens import count_tokens
+    from codeagent.prompting import compile_shipped
 
     count_tokens("warm up the encoder")
+    compile_shipped()
 except Exception:  # noqa: BLE001 - the attempt will report the real error
     pass
 
 try:
-    import openai  # noqa: F401
+    import openai
 
     import codeagent.models.openai_compat  # noqa: F401
+
+    openai.OpenAI(api_key="preload", base_url="http://127.0.0.1:9/v1").close()  # imports the transport
 except Exception:  # noqa: BLE001 - scripted-only installs may lack it
+    pass
+
+try:
+    import codeagent.sandbox.bwrap  # noqa: F401
+    from codeagent.sandbox import cgroups
+    from codeagent.sandbox.probe import bwrap_status
+
+    bwrap_status()
+    cgroups.available()
+except Exception:  # noqa: BLE001
     pass
