@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -141,3 +143,34 @@ def test_workers_run_in_parallel(tmp_path):
     # all three attempts were running at the same moment
     assert max(r["started_at"] for r in outcome.records) < min(r["finished_at"] for r in outcome.records)
     assert len({r["pid"] for r in outcome.records}) == 3
+
+
+@dataclass
+class GatedStandIn:
+    """Shaped like TaskRunner: sets up, waits at `ready` (set by the engine), then
+    'talks to the model' for a second."""
+
+    ready: Callable[[], None] | None = None
+
+    def __call__(self, task, attempt, attempt_dir: Path) -> dict:
+        time.sleep(0.3)  # clone, sandbox, baseline tests
+        prepared = time.time()
+        if self.ready is not None:
+            self.ready()
+        gate = time.time()
+        time.sleep(1.0)
+        record = base_record(task, attempt)
+        record.update(status="done", success=True, exit_code=0, reason="tests_pass", steps=1,
+                      meta={"prepared": prepared, "gate": gate, "done": time.time()})
+        return record
+
+
+def test_attempts_are_prepared_ahead_but_never_more_than_workers_talk_to_the_model(tmp_path):
+    loaded = load_tasks(write_tasks(tmp_path / "tasks.jsonl", [{"id": f"g{i}"} for i in range(5)]))
+    outcome = run_batch(loaded.tasks, tmp_path / "out", LocalEngine(workers=2), GatedStandIn())
+    marks = [r["meta"] for r in outcome.records]
+    assert [r["status"] for r in outcome.records] == ["done"] * 5
+    for m in marks:  # at every gate opening, at most 2 attempts are past their gate
+        assert sum(1 for o in marks if o["gate"] <= m["gate"] < o["done"]) <= 2
+    waited = [m["gate"] - m["prepared"] for m in marks]
+    assert sum(1 for w in waited if w > 0.2) >= 2  # prepared while the others ran, then held

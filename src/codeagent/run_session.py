@@ -139,12 +139,16 @@ class RunSession:
             return self._execute(sandbox)
         except KeyboardInterrupt:
             return self._finish(LoopOutcome(False, "interrupted", "interrupted by the user"), status="interrupted")
+        finally:
+            sandbox.close()
 
     def _execute(self, sandbox) -> RunResult:
         s, req = self.settings, self.request
         command = self._test_command()
         baseline_run = _Background(lambda: self._baseline(sandbox, command))
         system = self._system_prompt(command)
+        if req.on_ready is not None:
+            req.on_ready()
         budget = Budget(s.max_steps, s.max_tokens, s.max_cost, s.max_time,
                         spent_time=(self.resume_state or {}).get("elapsed", 0.0))
         budget.start()

@@ -36,6 +36,10 @@ class RunRequest:
     confirm: Callable[[str], bool] | None = None  # asked with the diff summary before apply-back
     resume_session: str | None = None
     keep_workspace: bool = False  # leave the worktree for the caller (best-of-n applies the winner)
+    # called once when everything up to the first model call is ready (workspace, sandbox,
+    # prompt; baseline tests started); a batch engine holds a prepared attempt here
+    # until a model slot is free
+    on_ready: Callable[[], None] | None = None
 
 
 @dataclass

@@ -6,11 +6,18 @@ one costs a fork, not an interpreter start, and never inherits the parent's thre
 its stdout/stderr to `attempt_dir/worker.log`; the record comes back over a pipe as
 JSON. A child that dies without sending one is recorded as `crashed`; one that
 overruns its timeout has its whole process group killed and is recorded as `timeout`.
+
+Attempts are prepared ahead: while `workers` attempts talk to the model, up to
+`prefetch` more set up (clone, worktree, sandbox, prompt, baseline tests) and wait at
+their first model call (`TaskRunner.ready`) for a free slot, so setup never keeps the
+model waiting. A held attempt's timeout and wall time count from when it is let go.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -31,16 +38,23 @@ from codeagent.batch.worker import execute
 PRELOAD = ["codeagent.batch.worker", "codeagent.batch.preload", "codeagent.cli.main"]
 
 
+READY = b"ready"  # a child at its gate: prepared, waiting for a model slot
+GO = b"go"
+
+
 @dataclass
 class _Slot:
     job: Job
     process: Any
-    conn: Connection
+    conn: Connection  # child -> engine: READY, then the record
+    go: Connection | None  # engine -> child: GO (None: the attempt does not wait)
     started: float
     deadline: float
+    active: bool  # may call the model: counts against `workers`
+    waiting: bool = False  # at its gate
 
 
-def _child(run_one: Callable[..., dict[str, Any]], job: Job, conn: Connection) -> None:
+def _child(run_one: Callable[..., dict[str, Any]], job: Job, conn: Connection, go: Connection | None) -> None:
     """Worker entry: own process group, output to a log file, record back as JSON."""
     os.setsid()
     job.attempt_dir.mkdir(parents=True, exist_ok=True)
@@ -48,16 +62,30 @@ def _child(run_one: Callable[..., dict[str, Any]], job: Job, conn: Connection) -
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+    if go is not None:
+        run_one = dataclasses.replace(run_one, ready=lambda: _gate(conn, go))
     record = execute(run_one, job.task, job.attempt, job.attempt_dir)
     conn.send_bytes(json.dumps(record, default=str).encode("utf-8"))
     conn.close()
 
 
+def _gate(conn: Connection, go: Connection) -> None:
+    conn.send_bytes(READY)
+    go.recv_bytes()  # EOFError when the engine is gone: the attempt ends there
+
+
 class LocalEngine:
+    """`prefetch`: attempts prepared ahead (workspace, sandbox, prompt, baseline tests)
+    that wait at their first model call until one of the `workers` slots is free, so
+    the model is never idle while an attempt sets up; only for a `run_one` with a
+    `ready` field (`TaskRunner`). Default: as many as `workers`."""
+
     name = "local"
 
-    def __init__(self, workers: int = 1, address: str | None = None, start_method: str = "forkserver"):
+    def __init__(self, workers: int = 1, address: str | None = None, start_method: str = "forkserver",
+                 prefetch: int | None = None):
         self.workers = max(1, int(workers))
+        self.prefetch = self.workers if prefetch is None else max(0, int(prefetch))
         self.context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self.context.set_forkserver_preload(PRELOAD)
@@ -66,15 +94,28 @@ class LocalEngine:
             on_start: OnStart | None = None) -> None:
         pending = deque(jobs)
         running: dict[Connection, _Slot] = {}
+        exiting: list[_Slot] = []  # reported their record; reaped once their successors run
+        gated = dataclasses.is_dataclass(run_one) and any(f.name == "ready" for f in dataclasses.fields(run_one))
+        ahead = self.prefetch if gated else 0
         try:
             while pending or running:
-                while pending and len(running) < self.workers:
-                    slot = self._start(pending.popleft(), run_one)
+                while pending:
+                    active = self._active(running) < self.workers
+                    if not (active or self._may_prepare(running, ahead)):
+                        break
+                    slot = self._start(pending.popleft(), run_one, gated, active)
                     running[slot.conn] = slot
-                    if on_start:
+                    if on_start and slot.active:
                         on_start(slot.job)
-                self._collect(running, on_result)
+                while exiting:
+                    done = exiting.pop()
+                    done.process.join(timeout=2)  # its own exit first, then whatever it left running
+                    self._kill(done)
+                self._collect(running, on_result, exiting)
+                self._promote(running, on_start)
         finally:
+            for slot in exiting:
+                self._kill(slot)
             for slot in list(running.values()):
                 self._kill(slot)
                 _remove_workspace(slot.job.attempt_dir)
@@ -82,27 +123,59 @@ class LocalEngine:
     def close(self) -> None:
         """Nothing to release: every attempt's process is gone when `run` returns."""
 
-    def _start(self, job: Job, run_one: Callable[..., dict[str, Any]]) -> _Slot:
+    @staticmethod
+    def _active(running: dict[Connection, _Slot]) -> int:
+        return sum(1 for s in running.values() if s.active)
+
+    @staticmethod
+    def _may_prepare(running: dict[Connection, _Slot], ahead: int) -> bool:
+        """Room for one more prepared attempt, started only once every running attempt
+        is past its own setup (setups at once would slow the ones the model waits for)."""
+        return sum(1 for s in running.values() if not s.active) < ahead and all(s.waiting for s in running.values())
+
+    def _start(self, job: Job, run_one: Callable[..., dict[str, Any]], gated: bool, active: bool) -> _Slot:
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_child, args=(run_one, job, sender), daemon=False,
+        go_receiver, go_sender = self.context.Pipe(duplex=False) if gated else (None, None)
+        process = self.context.Process(target=_child, args=(run_one, job, sender, go_receiver), daemon=False,
                                        name=f"codeagent-batch-{job.task.id}-{job.attempt}")
         process.start()
         sender.close()
+        if go_receiver is not None:
+            go_receiver.close()
+            if active:
+                go_sender.send_bytes(GO)  # granted at once: it does not wait at its gate
         now = time.monotonic()
-        return _Slot(job, process, receiver, now, now + job.timeout)
+        return _Slot(job, process, receiver, go_sender, now, now + job.timeout, active)
 
-    def _collect(self, running: dict[Connection, _Slot], on_result: OnResult) -> None:
-        """Wait for a record, a death or the nearest deadline; report what happened."""
+    def _promote(self, running: dict[Connection, _Slot], on_start: OnStart | None) -> None:
+        """Free model slots go to prepared attempts, those waiting at their gate first;
+        an attempt's timeout counts from here."""
+        idle = sorted((s for s in running.values() if not s.active), key=lambda s: (not s.waiting, s.started))
+        for slot in idle[: self.workers - self._active(running)]:
+            try:
+                slot.go.send_bytes(GO)
+            except OSError:
+                pass  # it died; its sentinel reports that
+            slot.active, slot.deadline = True, time.monotonic() + slot.job.timeout
+            if on_start:
+                on_start(slot.job)
+
+    def _collect(self, running: dict[Connection, _Slot], on_result: OnResult, exiting: list[_Slot]) -> None:
+        """Wait for a message, a death or the nearest deadline; report what happened.
+        An attempt that sent its record goes to `exiting`: its process is still ending."""
         now = time.monotonic()
         wait_for = max(0.0, min(s.deadline for s in running.values()) - now)
-        ready = wait([*running, *(s.process.sentinel for s in running.values())], timeout=wait_for)
+        ready = wait([*running, *(s.process.sentinel for s in running.values())],
+                     timeout=None if math.isinf(wait_for) else wait_for)
         by_sentinel = {s.process.sentinel: s for s in running.values()}
         finished: list[tuple[_Slot, dict[str, Any]]] = []
         for item in ready:
             slot = running.get(item) or by_sentinel.get(item)
             if slot is None or slot.conn not in running:
                 continue
-            record = self._receive(slot)
+            record = self._receive(slot, exiting)
+            if record is None:
+                continue  # it reached its gate
             del running[slot.conn]
             finished.append((slot, record))
         now = time.monotonic()
@@ -116,21 +189,33 @@ class LocalEngine:
         for slot, record in finished:
             on_result(slot.job, record)
 
-    def _receive(self, slot: _Slot) -> dict[str, Any]:
-        """The child's record, or a `crashed` record if it died without one."""
+    def _receive(self, slot: _Slot, exiting: list[_Slot]) -> dict[str, Any] | None:
+        """The child's record; None when it only said it is at its gate; a `crashed`
+        record if it died without one."""
         data = None
         try:
-            if slot.conn.poll(0.5 if not slot.process.is_alive() else 5.0):
+            while slot.conn.poll(0.5 if not slot.process.is_alive() else 5.0):
                 data = slot.conn.recv_bytes()
+                if data != READY:
+                    break
+                if slot.process.is_alive():
+                    slot.waiting = True
+                    if not slot.active:
+                        slot.deadline = math.inf  # waiting for a slot is not running over time
+                    return None
+                data = None
         except (EOFError, OSError):
             data = None
-        slot.process.join(timeout=2 if data is not None else 10)
-        self._kill(slot)  # also whatever the attempt left running in its group
         if data is not None:
             try:
-                return json.loads(data)
+                record = json.loads(data)
             except ValueError:
-                pass
+                record = None
+            if record is not None:
+                exiting.append(slot)  # killed (with whatever it left running) after the next start
+                return record
+        slot.process.join(timeout=10)
+        self._kill(slot)
         how = describe_exit(slot.process.exitcode)
         _remove_workspace(slot.job.attempt_dir)
         return failure_record(slot.job.task, slot.job.attempt, "crashed", f"crashed:{how}",
@@ -147,10 +232,12 @@ class LocalEngine:
                 if slot.process.exitcode is None:
                     slot.process.kill()
         slot.process.join(timeout=10)
-        try:
-            slot.conn.close()
-        except OSError:
-            pass
+        for conn in (slot.conn, slot.go):
+            try:
+                if conn is not None:
+                    conn.close()
+            except OSError:
+                pass
 
 
 def _remove_workspace(attempt_dir: Path) -> None:

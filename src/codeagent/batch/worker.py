@@ -122,6 +122,9 @@ class TaskRunner:
 
     flags: dict[str, Any] = field(default_factory=dict)
     keep_workspace: bool = False
+    # set by an engine that prepares attempts ahead: blocks until this attempt may call
+    # the model; the time spent waiting is not the attempt's
+    ready: Callable[[], None] | None = None
 
     def __call__(self, task: BatchTask, attempt: int, attempt_dir: Path) -> dict[str, Any]:
         from codeagent.config import load_settings
@@ -131,6 +134,13 @@ class TaskRunner:
         record = base_record(task, attempt)
         record["started_at"] = time.time()
         workspace = attempt_dir / "workspace"
+        waited = 0.0
+
+        def on_ready() -> None:
+            nonlocal waited
+            before = time.monotonic()
+            self.ready()
+            waited = time.monotonic() - before
         try:
             prepare_workspace(task, workspace)
             flags = {**self.flags, **task.budgets()}
@@ -139,14 +149,16 @@ class TaskRunner:
             settings = load_settings(workspace, flags=flags).settings
             model = scripted_model(task, attempt) if task.scripted else None
             result = run_task(RunRequest(repo=workspace, instruction=task.instruction, settings=settings,
-                                         model=model, apply="none", session_root=attempt_dir / "sessions"))
+                                         model=model, apply="none", session_root=attempt_dir / "sessions",
+                                         on_ready=on_ready if self.ready else None))
             fill_from_result(record, result)
         except CodeAgentError as exc:
             record.update(status="error", reason=fault_reason(exc), exit_code=exc.exit_code, error=str(exc))
         finally:
             if not self.keep_workspace:
                 shutil.rmtree(workspace, ignore_errors=True)
-        record["wall_time"] = round(time.monotonic() - started, 3)
+        record["wall_time"] = round(time.monotonic() - started - waited, 3)
+        record["started_at"] += waited
         record["finished_at"] = time.time()
         return record
 

@@ -66,3 +66,7 @@ class Sandbox(Protocol):
         timeout: float | None = None,
         env: dict[str, str] | None = None,
     ) -> CommandResult: ...
+
+    def close(self) -> None:
+        """Release what the sandbox holds between commands (cgroups, their spawners)."""
+        ...

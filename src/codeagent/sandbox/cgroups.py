@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from codeagent.errors import SandboxError
 from codeagent.sandbox.spawner import Spawner
 
 SPAWNER_MEMORY = 32 << 20  # the spawner's Python (about 12 MB resident) and its kernel memory
@@ -156,12 +157,15 @@ class CommandGroup:
         the last command (killed for memory, say) is replaced once."""
         try:
             return self.spawner.start(argv, cwd, env)
-        except OSError:
+        except OSError as exc:
             if not self.spawner.dead:
-                raise  # the spawner is fine; the command could not start
+                raise SandboxError(f"cannot start {argv[0]} in cgroup {self.dirs[0]}: {exc}") from None
         self.spawner.close()
-        self.spawner = self._new_spawner()
-        return self.spawner.start(argv, cwd, env)
+        try:
+            self.spawner = self._new_spawner()
+            return self.spawner.start(argv, cwd, env)
+        except OSError as exc:
+            raise SandboxError(f"cannot start {argv[0]} in cgroup {self.dirs[0]}: {exc}") from None
 
     def _set_limits(self, pids_max: int, memory_bytes: int) -> None:
         if self.hierarchy.version == 2:

@@ -85,6 +85,9 @@ class ProcessSandbox:
         self.output_cap = profile.limits.output_bytes if profile else output_cap
         self.scratch = Path(scratch or tempfile.mkdtemp(prefix="codeagent-scratch-")).resolve()
 
+    def close(self) -> None:
+        """Nothing is held between commands."""
+
     def run(self, command, *, cwd=None, timeout=None, env=None) -> CommandResult:
         argv, text = command_argv(command)
         where = check_cwd(cwd, [self.root, self.scratch])

@@ -216,7 +216,11 @@ def serve(sock: socket.socket, file_size: int, procs_files: list[str]) -> None:
             send_frame(sock, {"pid": pid})
             status = _wait_exit(sock, pid)
             zombie = pid
-            if status is None:
+            if status is None:  # the agent is gone: so is its command
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
                 return
             send_frame(sock, {"status": status})
     finally:
