@@ -11,6 +11,8 @@ bubblewrap sandbox, tests before and after), and the script prints:
 
     throughput   tasks/s measured, and the ideal W / (steps x delay)
     efficiency   measured / ideal (target at 8 workers on 2 cores: >= 0.8)
+    bound        the efficiency of a harness with no overhead at all: tasks come in whole
+                 rounds, so 50 tasks on 8 workers take 7 rounds (ceil(50/8) x steps x delay)
     overhead     harness time per model step: (attempt wall time - steps x delay) / steps
     cpu/step     CPU seconds an attempt's worker process burns per step (agent loop, model
                  client, git; the two sandboxed test runs are not counted, ~0.1 s a task)
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -108,7 +111,7 @@ def main() -> None:
     print(f"{args.tasks} tasks x {args.steps} model calls, {args.delay * 1000:.0f} ms per call "
           f"(ideal per task {per_task_ideal:.1f} s); {os.cpu_count()} CPUs")
     print(f"load average before: {os.getloadavg()[0]:.1f}")
-    print(f"{'workers':>7} {'wall s':>8} {'tasks/s':>8} {'ideal/s':>8} {'efficiency':>10} "
+    print(f"{'workers':>7} {'wall s':>8} {'tasks/s':>8} {'ideal/s':>8} {'efficiency':>10} {'bound':>6} "
           f"{'ok':>5} {'overhead/step ms':>17} {'attempt s':>10} {'cpu/step ms':>12} {'server+engine cpu/step ms':>26} {'model':>6}")
     with OpenAIServer(responder=responder(args.steps), delay=args.delay) as server:
         warm = make_tasks(root / "warmup", 1, args.steps)  # starts the forkserver; not counted
@@ -123,7 +126,8 @@ def main() -> None:
             overheads = [(r["wall_time"] - r["steps"] * args.delay) / r["steps"] for r in records if r.get("steps")]
             cpu = statistics.median(r.get("cpu_time") or 0 for r in records)
             modelled = min(workers / (per_task_ideal + cpu), (os.cpu_count() or 1) / max(cpu, 1e-9)) / ideal
-            print(f"{workers:>7} {wall:>8.1f} {measured:>8.2f} {ideal:>8.2f} {measured / ideal:>10.2f} "
+            bound = len(records) / (math.ceil(len(records) / workers) * per_task_ideal) / ideal
+            print(f"{workers:>7} {wall:>8.1f} {measured:>8.2f} {ideal:>8.2f} {measured / ideal:>10.2f} {bound:>6.2f} "
                   f"{ok:>5} {1000 * statistics.median(overheads or [0]):>17.0f} "
                   f"{statistics.median(r['wall_time'] for r in records):>10.2f} "
                   f"{1000 * cpu / args.steps:>12.0f} {1000 * parent_cpu / (len(records) * args.steps):>26.0f} "
