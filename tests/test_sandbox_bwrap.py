@@ -405,3 +405,26 @@ def test_commands_get_default_signal_handling(box):
     assert lines[:2] == ["y", "y"] and len(lines) == 3, result.output  # no "Broken pipe" from yes
     ignored = int(lines[2].split()[1], 16)
     assert not ignored & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))
+
+
+def test_the_checkouts_virtualenv_is_used_read_only_and_nothing_else_shows(make_repo, tmp_path):
+    repo = make_repo({"app.py": "import localdep\nprint(localdep.VALUE)\n", ".gitignore": ".venv/\n"})
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True)
+    site = next((repo / ".venv" / "lib").glob("python3*/site-packages"))
+    (site / "localdep.py").write_text("VALUE = 'from the project venv'\n")
+    ws = tmp_path / "ws"
+    git(repo, "worktree", "add", "-q", "--detach", str(ws), "HEAD")
+    assert not (ws / ".venv").exists()  # git leaves ignored environments behind
+    box = open_sandbox("bwrap", ws, timeout=20, scratch=tmp_path / "scratch")
+    result = box.run("python app.py; python -c 'import sys; print(sys.prefix)'; "
+                     "touch .venv/planted; echo x > .venv/pyvenv.cfg; ls -A " + str(repo))
+    assert "from the project venv" in result.output
+    assert f"{ws}/.venv" in result.output  # the workspace's view of it comes first on PATH
+    assert not (site.parent.parent.parent / "planted").exists()
+    assert "x" not in (repo / ".venv" / "pyvenv.cfg").read_text().splitlines()
+    assert result.output.strip().splitlines()[-1] == ".venv"  # of the checkout, only the venv is there
+    assert git(ws, "status", "--porcelain").strip() == ""  # the mount point adds nothing to the diff
+    off = tmp_path / "off.toml"
+    off.write_text('extends = "default"\n[filesystem]\nproject_envs = []\n')
+    plain = open_sandbox("bwrap", ws, timeout=20, scratch=tmp_path / "scratch2", profile=str(off))
+    assert "No module named 'localdep'" in plain.run("python app.py").output

@@ -3,10 +3,14 @@
     system dirs (read-only)  → /proc, /dev, private /tmp, fresh HOME
     → Python and PATH dirs (read-only) → git metadata (read-only)
     → workspace (writable) → the workspace's .git on top (read-only)
+    → the checkout's project environments (read-only, inside the workspace)
     → scratch and profile rw_bind (writable) → the root remounted read-only
 
 Nothing else of the host exists inside: not the user's home, not their checkout (only
-its .git, read-only, when the workspace is a worktree of it, so `git status` works).
+its .git, read-only, when the workspace is a worktree of it, so `git status` works,
+and the ignored environments the profile names in `project_envs`: a virtualenv or
+node_modules that git does not carry into the worktree, bound read-only both inside
+the workspace and at their own path, where a virtualenv's scripts point).
 """
 
 from __future__ import annotations
@@ -69,6 +73,42 @@ def git_metadata(workspace: Path) -> list[Path]:
     return [p for p in found if p.is_dir() and not p.is_relative_to(workspace)]
 
 
+def source_checkout(workspace: Path) -> Path | None:
+    """The user's checkout the workspace is a linked worktree of, or None."""
+    for meta in git_metadata(workspace):
+        if meta.name == ".git" and (meta / "worktrees").is_dir():
+            return meta.parent
+    return None
+
+
+def project_envs(names: list[str], workspace: Path) -> list[tuple[Path | None, Path]]:
+    """(directory to bind from the user's checkout, or None when the workspace has its
+    own; its place in the workspace) for each named environment present."""
+    checkout = source_checkout(workspace)
+    found: list[tuple[Path | None, Path]] = []
+    for name in names:
+        inside = workspace / name
+        if inside.is_dir() and any(inside.iterdir()):
+            found.append((None, inside))
+            continue
+        source = checkout / name if checkout else None
+        if source is not None and source.is_dir() and not source.is_symlink():
+            found.append((source, inside))  # an empty mount point left by an earlier sandbox is fine
+    return found
+
+
+def venv_home(env: Path) -> Path | None:
+    """The base interpreter's prefix a virtualenv was made from (its pyvenv.cfg `home`)."""
+    try:
+        for line in (env / "pyvenv.cfg").read_text(errors="replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home" and value.strip():
+                return Path(value.strip()).resolve().parent
+    except OSError:
+        return None
+    return None
+
+
 def python_dirs() -> list[Path]:
     """The running interpreter's prefixes (venv and base install)."""
     dirs = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
@@ -104,11 +144,24 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[
             plan.ro(entry)
         if str(entry) not in path_entries:
             path_entries.append(str(entry))
+    envs = project_envs(fs.project_envs, workspace)
+    for source, inside in envs:
+        if source is not None:
+            plan.ro(source)  # at its own path too: a virtualenv's scripts name it there
+        home = venv_home(source or inside)
+        if home is not None:
+            plan.ro(home)
     for meta in git_metadata(workspace):
         plan.ro(meta)
     plan.rw(workspace)
     if (workspace / ".git").exists():
         plan.args += ["--ro-bind", str(workspace / ".git"), str(workspace / ".git")]
+    for source, inside in envs:
+        if source is not None:
+            plan.args += ["--ro-bind", str(source), str(inside)]
+        for name in ("bin", ".bin"):  # a virtualenv's bin/, node_modules/.bin
+            if ((source or inside) / name).is_dir():
+                path_entries.insert(0, str(inside / name))
     plan.rw(scratch)
     for path in fs.rw_bind:
         if Path(path).exists():

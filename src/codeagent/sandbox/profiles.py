@@ -48,6 +48,9 @@ class FilesystemProfile(BaseModel):
                                    "read-only at the same place under the fresh HOME, when present.")
     bind_python: bool = Field(True, description="Bind the running Python (and venv) read-only, first on PATH.")
     bind_path: bool = Field(True, description="Bind every directory on the caller's PATH read-only.")
+    project_envs: list[str] = Field(default_factory=list, description="Directories of the user's checkout "
+                                    "that git does not carry into the workspace (a virtualenv, node_modules): "
+                                    "visible read-only in the workspace, their bin/ first on PATH.")
 
     @field_validator("ro_bind", "ro_bind_try", "rw_bind")
     @classmethod
@@ -57,12 +60,12 @@ class FilesystemProfile(BaseModel):
                 raise ValueError(f"paths must be absolute, got {path!r}")
         return paths
 
-    @field_validator("home_ro_try")
+    @field_validator("home_ro_try", "project_envs")
     @classmethod
     def _relative(cls, paths: list[str]) -> list[str]:
         for path in paths:
             if path.startswith("/") or ".." in Path(path).parts or not path.strip("./"):
-                raise ValueError(f"paths must be relative to the home directory, got {path!r}")
+                raise ValueError(f"paths must be relative (to the home directory or the checkout), got {path!r}")
         return paths
 
 
