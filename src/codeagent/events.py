@@ -27,9 +27,19 @@ class Event:
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._delta_subscribers: list[Callable[[str], None]] = []
 
     def subscribe(self, fn: Subscriber) -> None:
         self._subscribers.append(fn)
+
+    def subscribe_deltas(self, fn: Callable[[str], None]) -> None:
+        self._delta_subscribers.append(fn)
+
+    def delta(self, text: str) -> None:
+        """Model text as it streams in, for live views only: not an event, never logged
+        (the whole reply arrives as a `message` event)."""
+        for fn in list(self._delta_subscribers):
+            fn(text)
 
     def emit(self, kind: str, **data: Any) -> Event:
         event = Event(kind, data)

@@ -63,7 +63,7 @@ class Agent:
         self.budget, self.bus = budget, bus
         self.counters = counters or LoopCounters()
         self.checkpointer, self.replan_fn, self.save_state = checkpointer, replan, save_state
-        self.on_delta = on_delta
+        self.on_delta = on_delta or bus.delta
         self.rollback_after, self.max_replans = rollback_after, max_replans
         self.stuck = StuckDetector()
         self._finished: LoopOutcome | None = None

@@ -32,6 +32,7 @@ def attach_renderer(bus: EventBus, as_json: bool, console: Console):
 
     view = RunView(console)
     bus.subscribe(view)
+    bus.subscribe_deltas(view.delta)
     return view
 
 

@@ -41,25 +41,33 @@ class RunView:
         self.tests = "baseline not run yet"
         self.usage: dict[str, Any] = {}
         self.step = 0
+        self.streaming = ""  # the model's text so far in the current reply
         self._live: Live | None = None
 
     def __enter__(self) -> "RunView":
-        if self.live_enabled:
-            self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
+        if self.live_enabled:  # the panel is rendered from `__rich__` at each refresh
+            self._live = Live(self, console=self.console, refresh_per_second=4, transient=False)
             self._live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._live:
-            self._live.update(self._render())
+            self._live.refresh()
             self._live.__exit__(*exc)
+
+    def __rich__(self) -> Panel:
+        return self._render()
 
     def __call__(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
         if handler:
             handler(event.data)
         if self._live:
-            self._live.update(self._render())
+            self._live.refresh()
+
+    def delta(self, text: str) -> None:
+        """Streamed model text: shown in the panel at its next refresh (4 a second)."""
+        self.streaming = (self.streaming + text)[-2000:]
 
     def _say(self, text: str) -> None:
         if self._live:
@@ -102,6 +110,7 @@ class RunView:
 
     def _on_usage(self, d: dict) -> None:
         self.usage = d
+        self.streaming = ""  # the reply is complete; what it does comes as events
 
     def _on_warning(self, d: dict) -> None:
         self._say(f"[yellow]warning:[/] {d['message']}")
@@ -120,6 +129,9 @@ class RunView:
             f"tokens {tokens:,} · cost ${u.get('cost', 0):.4f} · {time.monotonic() - self.started:.0f}s"
         )
         parts = [plan_tree(self.plan)] if self.plan else []
+        if self.streaming.strip():
+            last = self.streaming.strip().splitlines()[-1]
+            parts.append(Text(f"model: {last[-100:]}", style="italic dim"))
         return Panel(Group(*parts, status), title="codeagent", border_style="blue")
 
 
