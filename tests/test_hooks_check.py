@@ -241,3 +241,21 @@ def test_stage_patch_lays_the_fix_over_unstaged_work_file_by_file(make_repo, tmp
     with pytest.raises(WorkspaceError):
         stage_patch(snapshot, patch, tmp_path / "rescue")
     assert tree_state(repo) == before
+
+
+def test_checks_use_the_checkouts_own_virtualenv(make_repo):
+    import site
+    import sys
+
+    repo = make_repo({**PROJECT, ".gitignore": ".venv/\n",
+                      "tests/test_dep.py": "import localdep\n\n\ndef test_dep():\n    assert localdep.VALUE == 42\n"})
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True)
+    venv_site = next((repo / ".venv" / "lib").glob("python3*/site-packages"))
+    (venv_site / "localdep.py").write_text("VALUE = 42\n")
+    (venv_site / "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n")  # pytest, from this Python
+    (repo / "tests" / "test_dep.py").write_text((repo / "tests" / "test_dep.py").read_text() + "\n# staged\n")
+    run_git(repo, "add", "tests/test_dep.py")
+    settings = settings_for(repo).model_copy(update={"sandbox": "bwrap"})
+    outcome = run_precommit(repo, settings)
+    assert outcome.exit_code == 0, [(c.name, c.status, c.summary, c.detail) for c in outcome.checks]
+    assert any(c.name == "tests" and c.status == "passed" for c in outcome.checks)

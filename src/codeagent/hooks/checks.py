@@ -61,21 +61,24 @@ def tail(text: str, limit: int = DETAIL_CHARS) -> str:
     return text if len(text) <= limit else "[...]\n" + text[-limit:]
 
 
-def open_check_sandbox(settings: Settings, root: Path):
+def open_check_sandbox(settings: Settings, root: Path, checkout: Path | None = None):
     """The sandbox over `root`; its scratch dir sits beside `root` in the hook's scratch
-    area, so it goes away with it."""
+    area, so it goes away with it. `checkout` (the user's) lends its ignored environments
+    (a virtualenv, node_modules) to the checks."""
     from codeagent.sandbox import open_sandbox
 
     scratch = root.parent / f"sandbox-scratch-{root.name}"
     scratch.mkdir(exist_ok=True)
     return open_sandbox(settings.sandbox, root, allow_network=settings.allow_network,
-                        timeout=settings.command_timeout, scratch=scratch, profile=settings.sandbox_profile)
+                        timeout=settings.command_timeout, scratch=scratch, profile=settings.sandbox_profile,
+                        checkout=checkout)
 
 
-def run_linters(root: Path, settings: Settings, changed: list[str], deadline: Deadline) -> list[CheckResult]:
+def run_linters(root: Path, settings: Settings, changed: list[str], deadline: Deadline,
+                checkout: Path | None = None) -> list[CheckResult]:
     if not settings.precommit.linters:
         return []
-    sandbox = open_check_sandbox(settings, root)
+    sandbox = open_check_sandbox(settings, root, checkout)
     present = [p for p in changed if (root / p).is_file()]
     results = []
     for command in settings.precommit.linters:
@@ -105,7 +108,7 @@ def _out_of_time(name: str, command: str, deadline: Deadline) -> CheckResult:
 
 
 def run_tests(root: Path, settings: Settings, changed: list[str], deadline: Deadline,
-              baseline_root: Callable[[], Path | None]) -> CheckResult | None:
+              baseline_root: Callable[[], Path | None], checkout: Path | None = None) -> CheckResult | None:
     """Run the tests covering `changed` in `root`; None when the project has no tests.
     On failure, the failing tests are re-run on HEAD (`baseline_root()`) to tell a
     regression from a failure the commit did not cause."""
@@ -119,7 +122,7 @@ def run_tests(root: Path, settings: Settings, changed: list[str], deadline: Dead
     selection = select_tests(root, found, changed)
     if selection == []:
         return CheckResult("tests", found.cmd, "skipped", "no test imports the staged modules")
-    runner = TestRunner(open_check_sandbox(settings, root), found, timeout=deadline.remaining())
+    runner = TestRunner(open_check_sandbox(settings, root, checkout), found, timeout=deadline.remaining())
     report = runner.run(selection=selection)
     scope = "affected tests" if selection else "all tests"
     if report.ok:
@@ -130,7 +133,7 @@ def run_tests(root: Path, settings: Settings, changed: list[str], deadline: Dead
                            f"{scope} did not finish within the {deadline.seconds:.0f}s budget",
                            tail(report.raw_output), report.duration)
     failed = list(report.failed)
-    preexisting = failing_at_head(settings, found, failed, deadline, baseline_root) if failed else []
+    preexisting = failing_at_head(settings, found, failed, deadline, baseline_root, checkout) if failed else []
     blocking = [t for t in failed if t not in preexisting]
     if failed and not blocking and not report.collection_errors:
         return CheckResult("tests", found.cmd, "passed",
@@ -162,7 +165,7 @@ def failure_digest(report) -> str:
 
 
 def failing_at_head(settings: Settings, command, failed: list[str], deadline: Deadline,
-                    baseline_root: Callable[[], Path | None]) -> list[str]:
+                    baseline_root: Callable[[], Path | None], checkout: Path | None = None) -> list[str]:
     """Which of `failed` also fail on HEAD; [] when that cannot be told in time."""
     from codeagent.testing import TestRunner
 
@@ -171,7 +174,7 @@ def failing_at_head(settings: Settings, command, failed: list[str], deadline: De
     root = baseline_root()
     if root is None:
         return []
-    runner = TestRunner(open_check_sandbox(settings, root), command, timeout=deadline.remaining())
+    runner = TestRunner(open_check_sandbox(settings, root, checkout), command, timeout=deadline.remaining())
     report = runner.run(selection=failed)
     if report.timed_out:
         return []

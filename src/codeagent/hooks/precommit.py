@@ -162,7 +162,7 @@ def all_checks(scratch: ScratchRepo, settings: Settings, deadline: Deadline, are
     snapshot = scratch.snapshot
     if not snapshot.covered:
         return []
-    results = checks_mod.run_linters(scratch.path, settings, snapshot.covered, deadline)
+    results = checks_mod.run_linters(scratch.path, settings, snapshot.covered, deadline, snapshot.repo)
 
     def head_root() -> Path | None:
         if snapshot.head is None:
@@ -172,7 +172,7 @@ def all_checks(scratch: ScratchRepo, settings: Settings, deadline: Deadline, are
             materialize_tree(snapshot.repo, f"{snapshot.head}^{{tree}}", dest)
         return dest
 
-    tests = checks_mod.run_tests(scratch.path, settings, snapshot.covered, deadline, head_root)
+    tests = checks_mod.run_tests(scratch.path, settings, snapshot.covered, deadline, head_root, snapshot.repo)
     return results + ([tests] if tests else [])
 
 

@@ -21,11 +21,13 @@ __all__ = ["CommandResult", "Sandbox", "open_sandbox"]
 
 
 def open_sandbox(name: str, root: Path, *, allow_network: bool = False, timeout: float = 300.0,
-                 scratch: Path | None = None, profile: str | None = None) -> Sandbox:
+                 scratch: Path | None = None, profile: str | None = None, checkout: Path | None = None) -> Sandbox:
     """The sandbox named `name` ("auto", "bwrap" or "none") over the workspace `root`.
 
     `profile` is a profile name or a path to a .toml file; by default "default", or
     "network" when `allow_network` is set (which also turns network on in any profile).
+    `checkout` is the user's checkout whose ignored environments (`project_envs`) the
+    workspace lacks; by default the checkout `root` is a linked worktree of.
     """
     if name == "auto":
         require_bwrap()
@@ -34,4 +36,4 @@ def open_sandbox(name: str, root: Path, *, allow_network: bool = False, timeout:
     chosen = load_profile(profile or ("network" if allow_network else "default"))
     if allow_network and not chosen.network:
         chosen = chosen.model_copy(update={"network": True})
-    return cls(root, allow_network=allow_network, timeout=timeout, scratch=scratch, profile=chosen)
+    return cls(root, allow_network=allow_network, timeout=timeout, scratch=scratch, profile=chosen, checkout=checkout)

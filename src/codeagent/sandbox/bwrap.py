@@ -40,7 +40,8 @@ class BwrapSandbox:
     name = "bwrap"
 
     def __init__(self, root: Path, *, allow_network: bool = False, timeout: float = 300.0,
-                 scratch: Path | None = None, profile: Profile | None = None, **_: object):
+                 scratch: Path | None = None, profile: Profile | None = None, checkout: Path | None = None,
+                 **_: object):
         status = require_bwrap()
         self.bwrap = status.path
         self.root = Path(root).resolve()
@@ -61,7 +62,7 @@ class BwrapSandbox:
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
         self.warning = self._limit_warning()
         self._namespace_args = self._namespaces(status.version or (0,))
-        self._mounts = plan_mounts(self.profile, self.root, self.scratch)  # (bwrap args, PATH inside)
+        self._mounts = plan_mounts(self.profile, self.root, self.scratch, checkout)  # (bwrap args, PATH inside)
 
     def _limit_warning(self) -> str | None:
         if self.cgroup or (os.geteuid() != 0 and self.prlimit):

@@ -81,10 +81,10 @@ def source_checkout(workspace: Path) -> Path | None:
     return None
 
 
-def project_envs(names: list[str], workspace: Path) -> list[tuple[Path | None, Path]]:
+def project_envs(names: list[str], workspace: Path, checkout: Path | None = None) -> list[tuple[Path | None, Path]]:
     """(directory to bind from the user's checkout, or None when the workspace has its
     own; its place in the workspace) for each named environment present."""
-    checkout = source_checkout(workspace)
+    checkout = checkout or source_checkout(workspace)
     found: list[tuple[Path | None, Path]] = []
     for name in names:
         inside = workspace / name
@@ -119,8 +119,9 @@ def host_path_dirs() -> list[Path]:
     return [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p.startswith("/")]
 
 
-def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[str], list[str]]:
-    """(bwrap mount args, PATH entries for inside the sandbox)."""
+def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
+                checkout: Path | None = None) -> tuple[list[str], list[str]]:
+    """(bwrap mount args, PATH entries for inside the sandbox); `checkout`: see `project_envs`."""
     plan = MountPlan()
     fs = profile.filesystem
     for path in fs.ro_bind:
@@ -144,7 +145,7 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path) -> tuple[list[
             plan.ro(entry)
         if str(entry) not in path_entries:
             path_entries.append(str(entry))
-    envs = project_envs(fs.project_envs, workspace)
+    envs = project_envs(fs.project_envs, workspace, checkout)
     for source, inside in envs:
         if source is not None:
             plan.ro(source)  # at its own path too: a virtualenv's scripts name it there
