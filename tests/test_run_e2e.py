@@ -298,3 +298,16 @@ def test_baseline_tests_run_while_the_planner_is_asked(make_repo):
     assert kinds.index("test_report") < kinds.index("plan")  # reported in the usual order
     task = model.calls[1]["messages"][1].content
     assert task.startswith("# Task") and "# Plan" in task
+
+
+@pytest.mark.skipif(SANDBOX != "bwrap", reason="project environments are a bwrap mount")
+def test_env_checkout_lends_its_virtualenv_to_the_run(make_repo):
+    lender = make_repo({".gitignore": ".venv/\n", "README.md": "has the venv\n"}, name="lender")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(lender / ".venv")], check=True)
+    next((lender / ".venv" / "lib").glob("python3*/site-packages")).joinpath("localdep.py").write_text("X = 1\n")
+    repo = make_repo({"test_dep.py": "import localdep\n"}, name="borrower")
+    settings = load_settings(repo, {"sandbox": SANDBOX, "test_cmd": "python test_dep.py"}).settings
+    model = ScriptedModel([PLAN, tool("finish", summary="nothing to change")])
+    result = run_task(RunRequest(repo=repo, instruction="check", settings=settings, model=model, apply="none",
+                                 session_root=repo.parent / "sessions", env_checkout=lender))
+    assert result.tests_before["ok"] and result.tests_before["exit_code"] == 0, result.tests_before

@@ -118,7 +118,7 @@ class RunSession:
     def _sandbox(self):
         return open_sandbox(self.settings.sandbox, self.workspace.path, allow_network=self.settings.allow_network,
                             timeout=self.settings.command_timeout, scratch=self.log.dir / "scratch",
-                            profile=self.settings.sandbox_profile)
+                            profile=self.settings.sandbox_profile, checkout=self.request.env_checkout)
 
     # -- the run -------------------------------------------------------------------
 

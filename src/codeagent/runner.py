@@ -40,6 +40,9 @@ class RunRequest:
     # prompt; baseline tests started); a batch engine holds a prepared attempt here
     # until a model slot is free
     on_ready: Callable[[], None] | None = None
+    # the checkout whose ignored environments (virtualenv, node_modules) the sandbox
+    # shows; None: `repo` itself (the pre-commit helper's scratch repo names the user's)
+    env_checkout: Path | None = None
 
 
 @dataclass

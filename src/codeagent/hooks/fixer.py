@@ -81,6 +81,7 @@ def repair(scratch: ScratchRepo, settings: Settings, model, failures: list[Check
         apply="none",
         snapshot="index",
         bus=bus,
+        env_checkout=scratch.snapshot.repo,
     )
     with without_hook_git_env():
         result = run_task(request)
