@@ -81,15 +81,20 @@ def test_eval_prints_json_and_writes_the_chart(tmp_path):
     assert "budget:steps" in human.stdout
 
 
+def hi_project_rows(tmp_path, numbers) -> list[str]:
+    """A one-file project in tmp_path/proj and a task line for each number."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "main.py").write_text("print('hi')\n")
+    return [json.dumps({"id": f"t{i}", "repo": "proj", "instruction": "say hi", "test_cmd": "true"}) for i in numbers]
+
+
 @pytest.mark.slow
 def test_batch_json_against_a_local_model_server_with_a_bad_line_then_resume(tmp_path):
     from openai_server import OpenAIServer, finish_responder
 
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "main.py").write_text("print('hi')\n")
     tasks = tmp_path / "tasks.jsonl"
-    rows = [json.dumps({"id": f"t{i}", "repo": "proj", "instruction": "say hi", "test_cmd": "true"}) for i in (1, 2)]
+    rows = hi_project_rows(tmp_path, [1, 2])
     tasks.write_text(rows[0] + "\n{broken\n" + rows[1] + "\n")
     out = tmp_path / "out"
     with OpenAIServer(responder=finish_responder) as server:
@@ -123,12 +128,8 @@ def test_interrupt_keeps_finished_attempts_and_the_next_run_resumes(tmp_path):
 
     from openai_server import OpenAIServer, finish_responder
 
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "main.py").write_text("print('hi')\n")
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text("".join(json.dumps({"id": f"t{i}", "repo": "proj", "instruction": "hi", "test_cmd": "true"}) + "\n"
-                             for i in range(4)))
+    tasks.write_text("".join(row + "\n" for row in hi_project_rows(tmp_path, range(4))))
     out = tmp_path / "out"
     with OpenAIServer(responder=finish_responder, delay=1.0) as server:
         args = ["batch", str(tasks), "--out", str(out), "--json", "--model", "m", "--base-url", server.base_url,

@@ -256,7 +256,7 @@ def test_cli_clean_keeps_resumable_runs(tmp_path, make_repo, monkeypatch):
     {"api_key ": "space before the quote", "tokens": ["a", "b"], "n": 1.5, "t": (1, 2)},
 ])
 def test_redaction_fast_path_equals_the_full_walk(value, secret):
-    from codeagent.session import Redactor
+    from codeagent.redact import Redactor
 
     redactor = Redactor([secret])
     full = redactor.text(json.dumps(redactor.obj(json.loads(json.dumps(value)))))

@@ -57,13 +57,12 @@ class Agent:
     def __init__(self, model: Model, tools: ToolBox, gate: TestGate, conv: Conversation, state: WorkingState,
                  budget: Budget, bus: EventBus, *, counters: LoopCounters | None = None,
                  checkpointer: Checkpointer | None = None, replan: Callable[[str], Plan | None] | None = None,
-                 save_state: Callable[[], None] | None = None, on_delta: Callable[[str], None] | None = None,
+                 save_state: Callable[[], None] | None = None,
                  rollback_after: int = 3, max_replans: int = 1):
         self.model, self.tools, self.gate, self.conv, self.state = model, tools, gate, conv, state
         self.budget, self.bus = budget, bus
         self.counters = counters or LoopCounters()
         self.checkpointer, self.replan_fn, self.save_state = checkpointer, replan, save_state
-        self.on_delta = on_delta or bus.delta
         self.rollback_after, self.max_replans = rollback_after, max_replans
         self.stuck = StuckDetector()
         self._finished: LoopOutcome | None = None
@@ -90,7 +89,7 @@ class Agent:
         for _ in range(3):
             self.bus.emit("model_call", step=self.counters.steps + 1, prompt_tokens=self.conv.tokens())
             try:
-                reply = self.model.complete(self.conv.messages(), TOOLS, on_delta=self.on_delta)
+                reply = self.model.complete(self.conv.messages(), TOOLS, on_delta=self.bus.delta)
                 break
             except ContextLengthError:
                 if not self.conv.compact(self.state, force=True):

@@ -1,8 +1,8 @@
 """The OpenAI-compatible Chat Completions client: OpenAI, Ollama, vLLM, llama.cpp,
 OpenRouter, anything that speaks `POST {base_url}/chat/completions` with tools.
 
-Owns: turning our `Message`/`ToolSpec` into the wire format and the reply back into
-a `ModelReply` (streamed or not), bounded retries with backoff, per-call timeouts,
+Owns: the request (its wire format is in `wire`) and the reply read back into a
+`ModelReply` (streamed or not), bounded retries with backoff, per-call timeouts,
 usage and cost, and turning provider faults into ours:
 
     429 / 408 / 409 / 5xx / connection error / timeout  retried (backoff + jitter,
@@ -38,6 +38,7 @@ import openai
 from codeagent.errors import CodeAgentError, ContextLengthError, ModelError, ModelUnavailableError
 from codeagent.models.base import DeltaCallback, Message, ModelReply, ToolCall, ToolSpec, Usage
 from codeagent.models.pricing import cost_of, find_price
+from codeagent.models.wire import json_object, merge_call_delta, raw_arguments, to_wire
 
 log = logging.getLogger("codeagent.models")
 
@@ -181,7 +182,7 @@ class OpenAIModel:
         deadline = time.monotonic() + self.timeout
         if not self.stream:
             completion = self._client.post("/chat/completions", body=body, cast_to=object, options=options)
-            return self._from_completion(_mapping(completion, "reply"))
+            return self._from_completion(json_object(completion, "reply"))
         body["stream"] = True
         if self._stream_usage:
             body["stream_options"] = {"include_usage": True}
@@ -196,11 +197,11 @@ class OpenAIModel:
         choices = completion.get("choices") or []
         if not choices:
             return ModelReply(Message("assistant", None), self._usage(completion.get("usage")), "stop")
-        choice = _mapping(choices[0], "choice")
-        message = _mapping(choice.get("message") or {}, "message")
+        choice = json_object(choices[0], "choice")
+        message = json_object(choice.get("message") or {}, "message")
         calls = [
             ToolCall(id=call.get("id") or f"call_{i}", name=call["function"].get("name") or "",
-                     arguments=_raw_arguments(call["function"].get("arguments")))
+                     arguments=raw_arguments(call["function"].get("arguments")))
             for i, call in enumerate(message.get("tool_calls") or [])
             if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping)
         ]
@@ -215,17 +216,17 @@ class OpenAIModel:
         for chunk in chunks:
             if time.monotonic() > deadline:
                 raise _DeadlineExceeded()
-            chunk = _mapping(chunk, "stream chunk")
+            chunk = json_object(chunk, "stream chunk")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
-                choice = _mapping(choice, "choice")
-                delta = _mapping(choice.get("delta") or {}, "delta")
+                choice = json_object(choice, "choice")
+                delta = json_object(choice.get("delta") or {}, "delta")
                 if delta.get("content"):
                     text.append(delta["content"])
                     if on_delta is not None:
                         on_delta(delta["content"])
                 for call in delta.get("tool_calls") or []:
-                    _merge_call_delta(slots, _mapping(call, "tool call"))
+                    merge_call_delta(slots, json_object(call, "tool call"))
                 finish = choice.get("finish_reason") or finish
         calls = [
             ToolCall(id=slot["id"] or f"call_{i}", name=slot["name"], arguments=slot["arguments"])
@@ -335,54 +336,6 @@ class OpenAIModel:
             return min(max(retry_after, 0.0), self.retry_after_cap)
         delay = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + random.random() / 2)
-
-
-# -- wire format ---------------------------------------------------------------------
-def to_wire(message: Message) -> dict[str, Any]:
-    """A `Message` as a Chat Completions message dict."""
-    data: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.role == "assistant" and message.tool_calls:
-        data["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in message.tool_calls
-        ]
-    elif data["content"] is None:
-        data["content"] = ""  # many servers refuse a null content without tool calls
-    if message.role == "tool":
-        data["tool_call_id"] = message.tool_call_id
-    elif message.name:
-        data["name"] = message.name
-    return data
-
-
-def _raw_arguments(arguments: Any) -> str:
-    """Tool arguments as raw text (some servers send an object instead of a string)."""
-    if arguments is None:
-        return ""
-    return arguments if isinstance(arguments, str) else json.dumps(arguments)
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    """`value` when it is a JSON object; otherwise the reply is malformed."""
-    if not isinstance(value, Mapping):
-        raise openai.OpenAIError(f"expected a JSON object as the {what}, got {str(value)[:100]!r}")
-    return value
-
-
-def _merge_call_delta(slots: dict[int, dict[str, str]], call: Mapping[str, Any]) -> None:
-    """Fold one streamed tool-call delta into its slot, keyed by index."""
-    index = call.get("index")
-    if index is None:  # servers that omit the index: a new id opens a new call
-        index = len(slots) if (call.get("id") or not slots) else max(slots)
-    slot = slots.setdefault(index, {"id": "", "name": "", "arguments": ""})
-    if call.get("id"):
-        slot["id"] = call["id"]
-    function = call.get("function")
-    if isinstance(function, Mapping):
-        if function.get("name"):
-            slot["name"] = function["name"]
-        if function.get("arguments"):
-            slot["arguments"] += _raw_arguments(function["arguments"])
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -135,7 +135,7 @@ class CommandGroup:
     """The cgroup(s) of one command at a time: limits set, a spawner inside, removed after."""
 
     def __init__(self, hierarchy: Hierarchy, *, pids_max: int, memory_bytes: int, file_size: int):
-        self.hierarchy = hierarchy
+        self.hierarchy, self.file_size = hierarchy, file_size
         self.spawner: Spawner | None = None
         name = f"codeagent-{os.getpid()}-{next(_counter)}"
         self.dirs = [hierarchy.pids / name] if hierarchy.version == 2 else [hierarchy.pids / name, hierarchy.memory / name]
@@ -143,7 +143,6 @@ class CommandGroup:
             for folder in self.dirs:
                 folder.mkdir()
             self._set_limits(pids_max + 1, memory_bytes + SPAWNER_MEMORY)
-            self.file_size = file_size
             self.spawner = self._new_spawner()
         except OSError:
             self.remove()
@@ -156,16 +155,19 @@ class CommandGroup:
         """Start a command inside the group (see `execute`); a spawner that died since
         the last command (killed for memory, say) is replaced once."""
         try:
-            return self.spawner.start(argv, cwd, env)
-        except OSError as exc:
-            if not self.spawner.dead:
-                raise SandboxError(f"cannot start {argv[0]} in cgroup {self.dirs[0]}: {exc}") from None
-        self.spawner.close()
-        try:
-            self.spawner = self._new_spawner()
-            return self.spawner.start(argv, cwd, env)
+            return self._start(argv, cwd, env)
         except OSError as exc:
             raise SandboxError(f"cannot start {argv[0]} in cgroup {self.dirs[0]}: {exc}") from None
+
+    def _start(self, argv: list[str], cwd: str, env: dict[str, str]):
+        try:
+            return self.spawner.start(argv, cwd, env)
+        except OSError:
+            if not self.spawner.dead:
+                raise  # the spawner is fine; the command could not start
+        self.spawner.close()
+        self.spawner = self._new_spawner()
+        return self.spawner.start(argv, cwd, env)
 
     def _set_limits(self, pids_max: int, memory_bytes: int) -> None:
         if self.hierarchy.version == 2:
