@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from codeagent.agent.budget import Budget
-from codeagent.agent.loop import parse_arguments
+from codeagent.agent.validate import resolve_call
 from codeagent.agent.memory import ActionRecord, Conversation, WorkingState
 from codeagent.agent.stuck import StuckDetector
 from codeagent.errors import BudgetExceeded
@@ -70,9 +70,8 @@ def test_stuck_detector_repeats_and_malformed_and_progress():
     ("edit_file", "[1, 2]", "must be a JSON object"),
     ("delete_everything", "{}", "unknown tool 'delete_everything'"),
 ])
-def test_parse_arguments_errors(name, raw, error):
-    args, err = parse_arguments(ToolCall("c1", name, raw))
-    assert error in err
+def test_resolve_call_errors(name, raw, error):
+    assert error in resolve_call(name, raw).error
 
 
 def make_turn(i: int, size: int) -> list[Message]:

@@ -33,7 +33,7 @@ def test_best_attempt_is_applied_and_explained(make_repo):
     request = RunRequest(repo=repo, instruction="fix add", settings=settings, bus=bus,
                          session_root=repo.parent / "sessions")
     result = run_best_of(request, 3, lambda i: ScriptedModel(scripts[i]), parallel=2)
-    assert result.status == "done" and result.applied and result.exit_code == 0
+    assert result.status == "done" and result.applied and result.exit_code == 0, result.attempts
     assert [a["chosen"] for a in result.attempts] == [False, False, True]
     assert "a smaller diff" in result.summary
     assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"

@@ -256,18 +256,6 @@ def test_text_protocol_for_models_without_tool_calls(make_repo):
     assert result.status == "done" and "return a + b" in (repo / "calc.py").read_text()
 
 
-def test_unrelated_preexisting_failure_holds_finish_back_once(make_repo):
-    repo = make_repo(PROJECT)
-    settings = load_settings(repo, {"sandbox": SANDBOX, "repo_map_tokens": 0}).settings
-    model = ScriptedModel([PLAN, tool("write_file", path="NOTES.md", content="notes\n"),
-                           tool("finish", summary="notes added"), tool("finish", summary="unrelated failure")])
-    result = run_task(RunRequest(repo=repo, instruction="add a NOTES.md file", settings=settings, model=model,
-                                 apply="worktree", session_root=repo.parent / "sessions"))
-    model.assert_complete()
-    assert "finish held back once" in tool_outputs(model, 3)[-1]
-    assert result.status == "done" and (repo / "NOTES.md").read_text() == "notes\n"
-
-
 WAITS_FOR_PLANNER = """import os
 import time
 

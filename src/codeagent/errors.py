@@ -80,4 +80,5 @@ EXIT_NOT_DONE = 1
 EXIT_USAGE = 2
 EXIT_MODEL = 3
 EXIT_SANDBOX = 4
+EXIT_INTERNAL = 5  # a bug of codeagent's stopped the run (traceback in the session log)
 EXIT_INTERRUPTED = 130

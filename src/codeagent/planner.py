@@ -3,12 +3,13 @@ Touches no files."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from codeagent.agent.schemas import tool_specs
 from codeagent.events import EventBus
 from codeagent.models.base import Message, Model, Usage
+from codeagent.agent.textcalls import extract_tool_calls
+from codeagent.agent.validate import resolve_call
 from codeagent.plan import Plan
 from codeagent.prompting import render
 
@@ -26,12 +27,16 @@ class Planner:
         messages = [Message("system", self.system_prompt),
                     Message("user", render("plan.md.j2", self.repo, instruction=instruction, tried=tried))]
         reply = self.model.complete(messages, tool_specs(["update_plan"]))
-        for call in reply.message.tool_calls:
-            if call.name != "update_plan":
+        calls = reply.message.tool_calls or extract_tool_calls(reply.message.content or "")
+        for call in calls:
+            resolved = resolve_call(call.name, call.arguments)
+            if resolved.tool != "update_plan":
                 continue
             try:
-                plan = Plan.from_args(json.loads(call.arguments).get("steps"), revision=revision)
-            except (ValueError, AttributeError, json.JSONDecodeError) as exc:
+                if resolved.error:
+                    raise ValueError(resolved.error)
+                plan = Plan.from_args(resolved.args["steps"], revision=revision)
+            except ValueError as exc:
                 self.bus.emit("warning", message=f"planner returned an unusable plan: {exc}")
                 break
             return plan, reply.usage

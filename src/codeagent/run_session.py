@@ -16,12 +16,14 @@ from typing import Any
 from codeagent.agent.budget import Budget
 from codeagent.agent.loop import Agent, LoopCounters, LoopOutcome
 from codeagent.agent.memory import Conversation, WorkingState
-from codeagent.agent.testgate import TestGate, choose_targets
+from codeagent.agent.concern import Concern
+from codeagent.agent.outcome import Verdict, judge
+from codeagent.agent.testgate import TestGate, TestOutcome
 from codeagent.agent.tools import ToolBox
 from codeagent.config import SECRET_KEYS
 from codeagent.context import ContextEngine, count_tokens, load_project_instructions
 from codeagent.edits import EditEngine
-from codeagent.errors import BudgetExceeded, ConfigError, ModelError, NotAGitRepoError
+from codeagent.errors import BudgetExceeded, CodeAgentError, ConfigError, ModelError, NotAGitRepoError
 from codeagent.events import EventBus
 from codeagent.gitutil import find_repo_root
 from codeagent.models.base import Usage
@@ -68,6 +70,7 @@ class RunSession:
         self.log: SessionLog | None = None
         self.resume_state: dict[str, Any] | None = None
         self.gate = TestGate(None, None, [])
+        self.concern = Concern.of("", repo)
         self.state = WorkingState(goal=request.instruction)
         self.counters = LoopCounters()
 
@@ -139,6 +142,8 @@ class RunSession:
             return self._execute(sandbox)
         except KeyboardInterrupt:
             return self._finish(LoopOutcome(False, "interrupted", "interrupted by the user"), status="interrupted")
+        except Exception as exc:  # noqa: BLE001 - a crash ends the run as `error`, never leaves it hanging
+            return self._crashed(exc)
         finally:
             sandbox.close()
 
@@ -159,7 +164,9 @@ class RunSession:
         if baseline is not None and not self.resume_state:
             self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
         runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
-        targets = self.resume_state["targets"] if self.resume_state else choose_targets(req.instruction, baseline)
+        self.concern = Concern.of(req.instruction, self.workspace.path)
+        targets = (self.resume_state["targets"] if self.resume_state
+                   else [t for t in (baseline.failed if baseline else []) if self.concern.why(t)])
         self.gate = TestGate(runner, baseline, targets)
         self.conv = Conversation(system, self._task_message(""), count_tokens,
                                  window=min(s.context_window, self.model.context_window), compact_at=s.compact_at)
@@ -178,7 +185,7 @@ class RunSession:
         planner = Planner(self.model, system, self.bus, self.repo)
         agent = Agent(self.model, tools, self.gate, self.conv, self.state, budget, self.bus, counters=self.counters,
                       checkpointer=self.workspace, replan=lambda tried: self._replan(planner, tried, budget),
-                      save_state=lambda: self._save_state(budget))
+                      save_state=lambda: self._save_state(budget), judge=self._judge)
         self.budget = budget
         return self._finish(agent.run())
 
@@ -257,9 +264,7 @@ class RunSession:
             "apply": self.request.apply, "branch": self.request.branch,
             "patch_path": str(self.request.patch_path) if self.request.patch_path else None,
             "conversation": self.conv.to_dict(), "working": self.state.to_dict(),
-            "counters": {"steps": c.steps, "usage": dataclasses.asdict(c.usage), "replans": c.replans,
-                         "stuck_signals": c.stuck_signals, "regress_streak": c.regress_streak,
-                         "checkpoints": c.checkpoints},
+            "counters": c.to_dict(),
             "targets": self.gate.targets,
             "test_command": dataclasses.asdict(self.gate.runner.command) if self.gate.runner else None,
             "baseline": self.gate.baseline.to_dict() if self.gate.baseline else None,
@@ -272,26 +277,37 @@ class RunSession:
                                            window=min(s.context_window, self.model.context_window),
                                            compact_at=s.compact_at)
         self.state = WorkingState.from_dict(st["working"])
-        c = st["counters"]
-        self.counters = LoopCounters(c["steps"], Usage(**c["usage"]), c["replans"], c["stuck_signals"],
-                                     c["regress_streak"], list(c["checkpoints"]))
-        self.bus.emit("resume", steps=c["steps"], elapsed=st.get("elapsed", 0.0))
+        self.counters = LoopCounters.from_dict(st["counters"])
+        self.bus.emit("resume", steps=self.counters.steps, elapsed=st.get("elapsed", 0.0))
 
     # -- the end -------------------------------------------------------------------
+
+    def _judge(self, outcome: TestOutcome | None, changes: str | None = None) -> Verdict:
+        """The outcome contract on the current tree (agent.outcome.judge: the one place it is decided)."""
+        if outcome is None:
+            return judge(self.concern, self.gate.baseline, None, None, "")
+        changes = self.workspace.diff() if changes is None else changes
+        return judge(self.concern, self.gate.baseline, outcome.report, outcome.diff, changes)
 
     def _finish(self, outcome: LoopOutcome, status: str | None = None) -> RunResult:
         ws, log, req = self.workspace, self.log, self.request
         status = status or ("done" if outcome.done else "not_done")
         diff = ws.diff() if status != "planned" else ""
+        verdict = self._judge(self.gate.last, diff) if self.gate.available and status in ("done", "not_done") else None
+        reason = outcome.reason
+        if status == "done" and verdict is not None:
+            status, reason = ("done", verdict.reason) if verdict.done else ("not_done", verdict.reason)
         patch_path = log.save_patch(diff) if diff else None
-        result = RunResult(status=status, exit_code=exit_code_for(status, outcome.reason), reason=outcome.reason,
+        result = RunResult(status=status, exit_code=exit_code_for(status, reason), reason=reason,
                            summary=outcome.summary, diff=diff, plan=self.state.plan.to_dict()["steps"],
                            tests_before=self.gate.baseline.summary() if self.gate.baseline else None,
                            tests_after=self.gate.last.report.summary() if self.gate.last else None,
                            usage=self.counters.usage, steps=self.counters.steps,
                            wall_time=round(time.monotonic() - self.started, 3), session_id=log.id,
                            session_dir=log.dir, patch_path=patch_path, run_id=ws.run_id,
-                           regressions=list(self.gate.last.diff.regressions) if self.gate.last else [])
+                           regressions=list(self.gate.last.diff.regressions) if self.gate.last else [],
+                           failing=verdict.failing if verdict else [],
+                           unrelated_failing=verdict.unrelated_failing if verdict else [])
         if status == "done" and diff and req.apply != "none":
             self._apply_back(result)
         self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan", "kind")},
@@ -301,6 +317,22 @@ class RunSession:
         if status != "interrupted" and not req.keep_workspace:
             with _GIT_LOCK:
                 ws.close()
+        return result
+
+    def _crashed(self, exc: Exception) -> RunResult:
+        """A fault or a bug during the run: status `error`, session finalised, worktree released."""
+        import traceback
+
+        reason = f"error:{type(exc).__name__}"
+        self.bus.emit("warning", message=f"the run failed: {type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc())
+        try:
+            result = self._finish(LoopOutcome(False, reason, str(exc)), status="error")
+        except Exception:  # noqa: BLE001 - finalising failed too: release what we hold and re-raise the cause
+            self._abandon()
+            raise exc
+        if isinstance(exc, CodeAgentError):
+            result.exit_code = exc.exit_code
         return result
 
     def _apply_back(self, result: RunResult) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from codeagent.config import Settings
 from codeagent.events import EventBus
 from codeagent.models.base import Model, Usage
-from codeagent.errors import EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_DONE, EXIT_OK
+from codeagent.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_DONE, EXIT_OK
 
 
 @dataclass
@@ -65,6 +65,8 @@ class RunResult:
     regressions: list[str] = field(default_factory=list)
     run_id: str | None = None  # the workspace's id (Workspace.reopen)
     attempts: list[dict[str, Any]] = field(default_factory=list)  # best-of-n: every attempt, and why this one
+    failing: list[str] = field(default_factory=list)  # tests the task concerns that still fail (or regressed)
+    unrelated_failing: list[str] = field(default_factory=list)  # still failing, not the task's concern
     kind: str = "run_result"
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +81,8 @@ def exit_code_for(status: str, reason: str) -> int:
         return EXIT_INTERRUPTED
     if reason == "model_error":
         return EXIT_MODEL
+    if status == "error":
+        return EXIT_INTERNAL
     return EXIT_OK if status in ("done", "planned") else EXIT_NOT_DONE
 
 

@@ -45,7 +45,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec("update_plan", "Replace the plan: ordered steps with their status.",
              _obj({"steps": {"type": "array", "items": PLAN_STEP}}, ["steps"])),
     ToolSpec("finish", "Say the task is done. The full test suite then runs; finishing counts only if it passes.",
-             _obj({"summary": _STR}, ["summary"])),
+             _obj({"summary": _STR}, [])),
 ]
 
 TOOL_NAMES = [t.name for t in TOOLS]

@@ -46,9 +46,7 @@ class ToolBox:
         if handler is None:
             return Observation(f"unknown tool {name!r}", ok=False)
         try:
-            obs = handler(**args)
-        except TypeError as exc:
-            return Observation(f"bad arguments for {name}: {exc}", ok=False)
+            obs = handler(**args)  # arguments were checked against the tool's schema (agent.validate)
         except PathRefused as exc:
             return Observation(f"{name} refused: {exc}", ok=False)
         obs.text = self.cap(obs.text)
@@ -155,8 +153,9 @@ class ToolBox:
         return Observation(result.describe(), ok=result.ok, data={"exit_code": result.exit_code})
 
     def _tool_run_tests(self, selection: list[str] | None = None) -> Observation:
-        if selection is not None and not isinstance(selection, list):
-            selection = [str(selection)]
+        if not self.tests.available:
+            return Observation("no test command is configured for this project; check your change with "
+                               "run_command instead", ok=False)
         outcome = self.tests.run(selection or None)
         return Observation(outcome.text, ok=outcome.ok, progress=outcome.improved,
                            data={"report": outcome.report.summary(), "regressions": outcome.diff.regressions})

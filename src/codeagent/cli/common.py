@@ -42,6 +42,12 @@ def print_result(result: RunResult, console: Console, *, show_diff: bool = True)
                   f"{result.steps} model calls, {result.usage.total_tokens:,} tokens, ${result.usage.cost:.4f}")
     if result.summary:
         console.print(f"summary: {result.summary}")
+    if result.failing:
+        console.print(f"[red]still failing (the task concerns them):[/] {', '.join(result.failing[:20])}",
+                      highlight=False)
+    if result.unrelated_failing:
+        console.print(f"[yellow]still failing (not this task's):[/] {', '.join(result.unrelated_failing[:20])}",
+                      highlight=False)
     if show_diff and result.diff:
         from rich.syntax import Syntax
 
