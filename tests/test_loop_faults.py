@@ -164,3 +164,30 @@ def test_arbitrary_arguments_to_every_tool_never_raise(fuzz_root, tmp_path_facto
     outcome = agent.run()  # ends when the script runs out (model_error) or on finish; never raises
     assert outcome.reason in ("model_error", "no_tests", "stuck")
     assert not [e for e in events if e.kind == "warning" and "traceback" in e.data]
+
+
+def test_a_crash_outside_the_tools_ends_the_run_as_error_and_releases_everything(make_repo):
+    """A bug anywhere else (here a model adapter raising a plain exception) ends the run
+    as `error`: session finalised, worktree released, the user's tree untouched, exit 5."""
+    repo = make_repo(PROJECT)
+    settings = load_settings(repo, {"sandbox": SANDBOX, "repo_map_tokens": 0}).settings
+    events = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+
+    def crash(messages):
+        raise KeyError("adapter bug")
+
+    model = ScriptedModel([{"tool": "update_plan", "args": {"steps": [{"what": "x"}]}},
+                           {"tool": "edit_file", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}}, crash])
+    result = run_task(RunRequest(repo=repo, instruction="fix add", settings=settings, model=model, bus=bus,
+                                 session_root=repo.parent / "sessions"))
+    assert (result.status, result.exit_code, result.reason) == ("error", 5, "error:KeyError")
+    assert (repo / "calc.py").read_text() == CALC
+    assert "a + b" in result.diff and result.patch_path.is_file()  # the partial work is kept as a patch
+    meta = json.loads((result.session_dir / "meta.json").read_text())
+    assert meta["status"] == "error"
+    from repo_helpers import git
+    assert git(repo, "worktree", "list").count("\n") == 1
+    assert "KeyError" in [e for e in events if e.kind == "warning"][-1].data["traceback"]
+    assert events[-1].kind == "final" and events[-1].data["status"] == "error"
