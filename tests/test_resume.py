@@ -20,11 +20,11 @@ TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 SANDBOX = "bwrap" if shutil.which("bwrap") else "none"
 
 
-def cli(args, repo, server, **kw):
+def cli(args, repo, server, *, endpoint_flags=True, **kw):
     env = {**os.environ, "OPENAI_API_KEY": "sk-resume-test-key-123456", "CODEAGENT_SANDBOX": SANDBOX,
            "CODEAGENT_REPO_MAP_TOKENS": "256"}
-    cmd = [sys.executable, "-m", "codeagent.cli.main", *args, "--model", "m", "--base-url", server.base_url,
-           "--yes", "--json"]
+    endpoint = ["--model", "m", "--base-url", server.base_url] if endpoint_flags else []
+    cmd = [sys.executable, "-m", "codeagent.cli.main", *args, *endpoint, "--yes", "--json"]
     return subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -54,7 +54,7 @@ def test_resume_after_sigkill_finishes_the_task(make_repo):
         assert info.status == "interrupted"
 
         server.push(Turn(tool_calls=[("run_tests", {})]), Turn(tool_calls=[("finish", {"summary": "fixed"})]))
-        resumed = cli(["resume"], repo, server)
+        resumed = cli(["resume"], repo, server, endpoint_flags=False)  # the run's model and endpoint are kept
         out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-3000:]
     events = [json.loads(line) for line in out.splitlines()]

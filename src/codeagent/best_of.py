@@ -58,7 +58,7 @@ def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], M
 
 def _apply(request: RunRequest, best: RunResult) -> None:
     ws = Workspace.reopen(request.repo, best.run_id)
-    if request.confirm is not None and not request.confirm(ws.diff_stat()):
+    if request.confirm is not None and not request.confirm(ws.diff_stat(), best.diff):
         best.reason = "not_applied_by_user"
         return
     applied = ws.apply_back(request.apply, branch=request.branch, patch_path=request.patch_path,

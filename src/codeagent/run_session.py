@@ -337,7 +337,7 @@ class RunSession:
 
     def _apply_back(self, result: RunResult) -> None:
         req = self.request
-        if req.confirm is not None and not req.confirm(self.workspace.diff_stat()):
+        if req.confirm is not None and not req.confirm(self.workspace.diff_stat(), result.diff):
             result.reason = "not_applied_by_user"
             return
         applied = self.workspace.apply_back(req.apply, branch=req.branch,

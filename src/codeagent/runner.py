@@ -33,7 +33,7 @@ class RunRequest:
     snapshot: str = "all"  # all: HEAD + staged + unstaged + untracked; index: HEAD + staged only
     session_root: Path | None = None
     bus: EventBus | None = None
-    confirm: Callable[[str], bool] | None = None  # asked with the diff summary before apply-back
+    confirm: Callable[[str, str], bool] | None = None  # asked with (diff summary, diff) before apply-back
     resume_session: str | None = None
     keep_workspace: bool = False  # leave the worktree for the caller (best-of-n applies the winner)
     # called once when everything up to the first model call is ready (workspace, sandbox,

@@ -54,8 +54,9 @@ def main() -> None:
         error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        from codeagent.cli.entry import interrupted
+
+        interrupted()
     except (typer.Abort,):
         sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as exc:

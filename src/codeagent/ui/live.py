@@ -4,6 +4,7 @@ status, current action, tests, tokens, cost, elapsed). Elsewhere: plain lines.""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console, Group
@@ -54,6 +55,18 @@ class RunView:
         if self._live:
             self._live.refresh()
             self._live.__exit__(*exc)
+
+    @contextmanager
+    def paused(self):
+        """Stop redrawing the panel (a question is being asked on the terminal)."""
+        if self._live is None:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
 
     def __rich__(self) -> Panel:
         return self._render()

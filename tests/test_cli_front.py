@@ -1,0 +1,77 @@
+"""The front door as a user meets it: `codeagent run` through the installed CLI against
+a local OpenAI-compatible server, piped and on a real terminal (pty)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pexpect
+from openai_server import OpenAIServer, Turn
+
+from repo_helpers import git
+
+SANDBOX = "bwrap" if shutil.which("bwrap") else "none"
+LONG = "x" * 150  # a changed line far wider than any terminal
+CALC = "def add(a, b):\n    return a - b\n"
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+PROJECT = {"calc.py": CALC, "test_calc.py": TESTS, "pytest.ini": "[pytest]\n"}
+FIXED = f"def add(a, b):\n    # {LONG}\n    return a + b\n"
+TURNS = [Turn(tool_calls=[("update_plan", {"steps": [{"what": "fix add"}]})]),
+         Turn(tool_calls=[("write_file", {"path": "calc.py", "content": FIXED})]),
+         Turn(tool_calls=[("finish", {"summary": "fixed add"})])]
+
+
+def cli_env(server) -> dict:
+    return {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test",
+            "CODEAGENT_MODEL": "test-model", "CODEAGENT_SANDBOX": SANDBOX, "CODEAGENT_REPO_MAP_TOKENS": "0"}
+
+
+def codeagent(*args) -> list[str]:
+    return [sys.executable, "-c", "from codeagent.cli.entry import main; main()", *args]
+
+
+def test_an_empty_instruction_is_a_usage_error_that_creates_nothing(make_repo):
+    repo = make_repo(PROJECT)
+    for args, stdin in ((["run", "  "], ""), (["run", "-"], "\n\n")):
+        proc = subprocess.run(codeagent(*args), cwd=repo, input=stdin, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and "instruction is empty" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_instruction_from_stdin_and_json_result_line(make_repo):
+    repo = make_repo(PROJECT)
+    with OpenAIServer() as server:
+        server.push(*TURNS)
+        proc = subprocess.run(codeagent("run", "-", "--json", "--branch", "fix-add"), cwd=repo, env=cli_env(server),
+                              input="fix add in calc.py\n", capture_output=True, text=True, timeout=300)
+        sent = server.requests[1].body["messages"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any("fix add in calc.py" in (m.get("content") or "") for m in sent)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[-1]["kind"] == "result" and "ts" in lines[-1] and lines[-1]["status"] == "done"
+    final = [e for e in lines if e["kind"] == "final"][-1]
+    assert final["failing"] == [] and final["unrelated_failing"] == []
+
+
+def test_terminal_sees_the_whole_diff_and_the_apply_question(make_repo):
+    repo = make_repo(PROJECT)
+    with OpenAIServer() as server:
+        server.push(*TURNS)
+        child = pexpect.spawn(codeagent("run", "fix add")[0], codeagent("run", "fix add")[1:], cwd=str(repo),
+                              env={**cli_env(server), "TERM": "xterm", "COLUMNS": "80"}, encoding="utf-8",
+                              timeout=240, dimensions=(40, 80))
+        child.expect(r"Apply these changes to your working tree\? \[Y/n\]")
+        shown = child.before
+        child.sendline("y")
+        child.expect(pexpect.EOF)
+        child.close()
+    flat = shown.replace("\r", "").replace("\n", "")
+    assert f"+    # {LONG}" in flat  # the whole line, not cut at 80 columns
+    assert "calc.py" in shown
+    assert child.exitstatus == 0, child.before[-2000:]
+    assert (repo / "calc.py").read_text() == FIXED
