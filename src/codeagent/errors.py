@@ -10,8 +10,13 @@ a failing test, a timed-out command) are observations, never exceptions.
     ├── SandboxError                  4  the sandbox cannot run commands
     │   └── SandboxUnavailableError   4  bubblewrap missing or user namespaces off
     ├── WorkspaceError                1  the worktree could not be made, checkpointed or applied
-    │   └── ApplyConflictError        1  the final diff conflicts with the user's tree
-    └── BudgetExceeded                1  a hard cap (steps, tokens, cost, time) was reached
+    ├── PathRefused                   -  a tool's path is outside the workspace or unusable (edits.errors;
+    │                                    the model reads it as an observation)
+    └── EditFormatError               -  edit text that claims to hold edits is malformed (edits.errors;
+                                         an observation in the loop, exit 2 from `codeagent apply`)
+
+Apply conflicts and budgets are outcomes, not faults: a run that hits one ends with
+status and reason (`apply_conflict`, `budget:time`, ...), never with an exception.
 """
 
 from __future__ import annotations
@@ -61,18 +66,6 @@ class SandboxUnavailableError(SandboxError):
 
 class WorkspaceError(CodeAgentError):
     exit_code = 1
-
-
-class ApplyConflictError(WorkspaceError):
-    pass
-
-
-class BudgetExceeded(CodeAgentError):
-    exit_code = 1
-
-    def __init__(self, which: str, message: str):
-        super().__init__(message)
-        self.which = which
 
 
 EXIT_OK = 0

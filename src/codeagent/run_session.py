@@ -23,7 +23,7 @@ from codeagent.agent.tools import ToolBox
 from codeagent.config import SECRET_KEYS
 from codeagent.context import ContextEngine, count_tokens, load_project_instructions
 from codeagent.edits import EditEngine
-from codeagent.errors import BudgetExceeded, CodeAgentError, ConfigError, ModelError, NotAGitRepoError
+from codeagent.errors import CodeAgentError, ConfigError, ModelError, NotAGitRepoError
 from codeagent.events import EventBus
 from codeagent.gitutil import find_repo_root
 from codeagent.models.base import Usage
@@ -230,13 +230,13 @@ class RunSession:
 
     def _ask_planner(self, system: str, budget: Budget):
         """(plan, usage) from the planner, or the LoopOutcome that ends the run."""
+        stop = budget.exceeded(self.counters.usage, self.counters.steps)
+        if stop:
+            return LoopOutcome(False, *stop)
         try:
-            budget.check(self.counters.usage, self.counters.steps)
             return Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction)
         except ModelError as exc:
             return LoopOutcome(False, "model_error", str(exc))
-        except BudgetExceeded as exc:
-            return LoopOutcome(False, f"budget:{exc.which}", exc.message)
 
     def _take_plan(self, plan, usage: Usage) -> None:
         self.counters.steps += 1
@@ -246,8 +246,9 @@ class RunSession:
         self.conv.task.content = self._task_message(plan.render())
 
     def _replan(self, planner: Planner, tried: str, budget: Budget):
+        if budget.exceeded(self.counters.usage, self.counters.steps):
+            return None
         try:
-            budget.check(self.counters.usage, self.counters.steps)
             plan, usage = planner.plan(self.request.instruction, tried=tried, revision=self.state.plan.revision + 1)
         except Exception:
             return None

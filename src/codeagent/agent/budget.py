@@ -1,11 +1,12 @@
-"""Hard caps checked before every model call: steps, tokens, cost, wall time."""
+"""Hard caps checked before every model call: steps, tokens, cost, wall time. Reaching
+one is not a fault but the end of the loop: `exceeded` returns the reason, and
+`deadline` is the instant a model call in flight must be cancelled at."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from codeagent.errors import BudgetExceeded
 from codeagent.models.base import Usage
 
 
@@ -24,13 +25,22 @@ class Budget:
     def elapsed(self) -> float:
         return self.spent_time + (time.monotonic() - self.started if self.started else 0.0)
 
-    def check(self, usage: Usage, steps: int) -> None:
-        """Raise BudgetExceeded when the next model call would break a cap."""
+    def deadline(self) -> float:
+        """The `time.monotonic()` instant at which the time budget runs out."""
+        return (self.started or time.monotonic()) + self.max_time - self.spent_time
+
+    def exceeded(self, usage: Usage, steps: int) -> tuple[str, str] | None:
+        """(`budget:<which>` reason, message) when the next model call would break a cap."""
         if steps >= self.max_steps:
-            raise BudgetExceeded("steps", f"step budget reached ({steps}/{self.max_steps} model calls)")
+            return "budget:steps", f"step budget reached ({steps}/{self.max_steps} model calls)"
         if usage.total_tokens >= self.max_tokens:
-            raise BudgetExceeded("tokens", f"token budget reached ({usage.total_tokens:,}/{self.max_tokens:,})")
+            return "budget:tokens", f"token budget reached ({usage.total_tokens:,}/{self.max_tokens:,})"
         if self.max_cost is not None and usage.cost >= self.max_cost:
-            raise BudgetExceeded("cost", f"cost budget reached (${usage.cost:.4f}/${self.max_cost:.2f})")
+            return "budget:cost", f"cost budget reached (${usage.cost:.4f}/${self.max_cost:.2f})"
         if self.elapsed() >= self.max_time:
-            raise BudgetExceeded("time", f"time budget reached ({self.elapsed():.0f}s/{self.max_time:.0f}s)")
+            return "budget:time", f"time budget reached ({self.elapsed():.0f}s/{self.max_time:.0f}s)"
+        return None
+
+    @staticmethod
+    def time_message(max_time: float) -> str:
+        return f"time budget reached during a model call ({max_time:.0f}s)"

@@ -25,7 +25,7 @@ from codeagent.agent.textcalls import extract_tool_calls
 from codeagent.agent.tools import Observation, ToolBox
 from codeagent.agent.validate import APPLY_PATCH, resolve_call
 from codeagent.edits import EditFormatError, parse_edits
-from codeagent.errors import BudgetExceeded, ContextLengthError, ModelError
+from codeagent.errors import ContextLengthError, ModelError
 from codeagent.events import EventBus
 from codeagent.models.base import Message, Model, ModelReply, ToolCall, Usage
 from codeagent.plan import Plan
@@ -92,10 +92,9 @@ class Agent:
 
     def run(self) -> LoopOutcome:
         while self._finished is None:
-            try:
-                self.budget.check(self.counters.usage, self.counters.steps)
-            except BudgetExceeded as exc:
-                return LoopOutcome(False, f"budget:{exc.which}", exc.message)
+            stop = self.budget.exceeded(self.counters.usage, self.counters.steps)
+            if stop:
+                return LoopOutcome(False, *stop)
             reply = self._call_model()
             if isinstance(reply, LoopOutcome):
                 return reply

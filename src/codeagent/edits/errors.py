@@ -1,9 +1,8 @@
 """Faults raised by the edit engine. They hang under `CodeAgentError`:
 
     CodeAgentError
-    ├── ConfigError
-    │   └── EditFormatError     the text claims to hold edits but is malformed (exit 2 at the CLI
-    │                           only for usage; the loop turns it into an observation)
+    ├── EditFormatError         the text claims to hold edits but is malformed (the loop turns it
+    │                           into an observation; `codeagent apply` exits 2: the user's input)
     └── PathRefused             a path outside the workspace, through a symlink leaving it,
                                 or inside .git/ (exit 1)
 
@@ -12,7 +11,7 @@ Matching failures are not faults: they come back as `EditResult(ok=False)`.
 
 from __future__ import annotations
 
-from codeagent.errors import CodeAgentError, ConfigError
+from codeagent.errors import CodeAgentError
 
 
 class PathRefused(CodeAgentError):
@@ -26,8 +25,10 @@ class PathRefused(CodeAgentError):
         self.path = path
 
 
-class EditFormatError(ConfigError):
+class EditFormatError(CodeAgentError):
     """Edit text that is recognisably an edit format but malformed (e.g. SEARCH without REPLACE)."""
+
+    exit_code = 2
 
     def __init__(self, message: str, *, line: int | None = None):
         where = f"line {line}: " if line else ""
