@@ -10,6 +10,7 @@ import dataclasses
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,30 @@ class _Background:
         return self._value
 
 
+@dataclass
+class ResumeState:
+    """What a run saves after every step (state.json) and `codeagent resume` starts from."""
+
+    run_id: str
+    instruction: str
+    apply: str = "worktree"
+    branch: str | None = None
+    patch_path: str | None = None
+    conversation: dict[str, Any] = field(default_factory=dict)
+    working: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, Any] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+    test_command: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+    elapsed: float = 0.0
+    kind: str = "resume_state"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ResumeState":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 class RunSession:
     def __init__(self, request: RunRequest, model, bus: EventBus, repo: Path):
         self.request, self.model, self.bus, self.repo = request, model, bus, repo
@@ -68,7 +93,7 @@ class RunSession:
         self.started = time.monotonic()
         self.workspace: Workspace | None = None
         self.log: SessionLog | None = None
-        self.resume_state: dict[str, Any] | None = None
+        self.resume_state: ResumeState | None = None
         self.gate = TestGate(None, None, [])
         self.concern = Concern.of("", repo)
         self.state = WorkingState(goal=request.instruction)
@@ -103,11 +128,11 @@ class RunSession:
         secrets = [getattr(s, k) for k in SECRET_KEYS if getattr(s, k)]
         if req.resume_session:
             record = load_session(req.resume_session, req.session_root)
-            self.resume_state = record.state
-            if not self.resume_state:
+            if not record.state or "run_id" not in record.state:
                 raise ConfigError(f"session {req.resume_session} has no saved state to resume from")
+            self.resume_state = ResumeState.from_dict(record.state)
             self.log = SessionLog.reopen(record.dir, secrets=secrets)
-            self.workspace = Workspace.reopen(self.repo, self.resume_state["run_id"])
+            self.workspace = Workspace.reopen(self.repo, self.resume_state.run_id)
         else:
             run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
             self.log = SessionLog.create(req.session_root, repo=self.repo, instruction=req.instruction,
@@ -155,7 +180,7 @@ class RunSession:
         if req.on_ready is not None:
             req.on_ready()
         budget = Budget(s.max_steps, s.max_tokens, s.max_cost, s.max_time,
-                        spent_time=(self.resume_state or {}).get("elapsed", 0.0))
+                        spent_time=self.resume_state.elapsed if self.resume_state else 0.0)
         budget.start()
         self.counters = LoopCounters()
         self.state = WorkingState(goal=req.instruction)
@@ -165,7 +190,7 @@ class RunSession:
             self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
         runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
         self.concern = Concern.of(req.instruction, self.workspace.path)
-        targets = (self.resume_state["targets"] if self.resume_state
+        targets = (self.resume_state.targets if self.resume_state
                    else [t for t in (baseline.failed if baseline else []) if self.concern.why(t)])
         self.gate = TestGate(runner, baseline, targets)
         self.conv = Conversation(system, self._task_message(""), count_tokens,
@@ -191,7 +216,7 @@ class RunSession:
 
     def _test_command(self) -> TestCommand | None:
         if self.resume_state:
-            cmd = self.resume_state.get("test_command")
+            cmd = self.resume_state.test_command
             return TestCommand(**cmd) if cmd else None
         command = detect_test_command(self.workspace.path, self.settings.test_cmd)
         if command is None:
@@ -203,7 +228,7 @@ class RunSession:
     def _baseline(self, sandbox, command: TestCommand | None) -> TestReport | None:
         """The test suite before any change (run in the background while the planner thinks)."""
         if self.resume_state:
-            base = self.resume_state.get("baseline")
+            base = self.resume_state.baseline
             return TestReport.from_dict(base) if base else None
         if command is None:
             return None
@@ -259,27 +284,23 @@ class RunSession:
     # -- state for resume ------------------------------------------------------------
 
     def _save_state(self, budget: Budget) -> None:
-        c = self.counters
-        self.log.save_state({
-            "run_id": self.workspace.run_id, "instruction": self.request.instruction,
-            "apply": self.request.apply, "branch": self.request.branch,
-            "patch_path": str(self.request.patch_path) if self.request.patch_path else None,
-            "conversation": self.conv.to_dict(), "working": self.state.to_dict(),
-            "counters": c.to_dict(),
-            "targets": self.gate.targets,
-            "test_command": dataclasses.asdict(self.gate.runner.command) if self.gate.runner else None,
-            "baseline": self.gate.baseline.to_dict() if self.gate.baseline else None,
-            "elapsed": budget.elapsed(),
-        })
+        req = self.request
+        state = ResumeState(
+            run_id=self.workspace.run_id, instruction=req.instruction, apply=req.apply, branch=req.branch,
+            patch_path=str(req.patch_path) if req.patch_path else None, conversation=self.conv.to_dict(),
+            working=self.state.to_dict(), counters=self.counters.to_dict(), targets=self.gate.targets,
+            test_command=dataclasses.asdict(self.gate.runner.command) if self.gate.runner else None,
+            baseline=self.gate.baseline.to_dict() if self.gate.baseline else None, elapsed=budget.elapsed())
+        self.log.save_state(dataclasses.asdict(state))
 
     def _restore(self) -> None:
         st, s = self.resume_state, self.settings
-        self.conv = Conversation.from_dict(st["conversation"], count_tokens,
+        self.conv = Conversation.from_dict(st.conversation, count_tokens,
                                            window=min(s.context_window, self.model.context_window),
                                            compact_at=s.compact_at)
-        self.state = WorkingState.from_dict(st["working"])
-        self.counters = LoopCounters.from_dict(st["counters"])
-        self.bus.emit("resume", steps=self.counters.steps, elapsed=st.get("elapsed", 0.0))
+        self.state = WorkingState.from_dict(st.working)
+        self.counters = LoopCounters.from_dict(st.counters)
+        self.bus.emit("resume", steps=self.counters.steps, elapsed=st.elapsed)
 
     # -- the end -------------------------------------------------------------------
 
