@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from codeagent.events import EventBus
 from codeagent.models.base import Model
-from codeagent.runner import RunRequest, RunResult, exit_code_for, run_task
+from codeagent.runner import RunRequest, RunResult, run_task
 from codeagent.workspace import Workspace
 
 
@@ -50,7 +50,6 @@ def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], M
         for r in results:
             if r.run_id:
                 Workspace.reopen(request.repo, r.run_id).close()
-    best.exit_code = exit_code_for(best.status, best.reason) if best.reason != "apply_conflict" else 1
     if request.bus:
         request.bus.emit("best_of", chosen=ranked[0], attempts=best.attempts)
     return best

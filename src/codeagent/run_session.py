@@ -24,13 +24,13 @@ from codeagent.agent.tools import ToolBox
 from codeagent.config import SECRET_KEYS
 from codeagent.context import ContextEngine, count_tokens, load_project_instructions
 from codeagent.edits import EditEngine
-from codeagent.errors import CodeAgentError, ConfigError, ModelError, NotAGitRepoError
+from codeagent.errors import ConfigError, ModelError, NotAGitRepoError
 from codeagent.events import EventBus
 from codeagent.gitutil import find_repo_root
 from codeagent.models.base import Usage
 from codeagent.planner import Planner
 from codeagent.prompting import render
-from codeagent.runner import RunRequest, RunResult, exit_code_for
+from codeagent.runner import RunRequest, RunResult
 from codeagent.sandbox import open_sandbox
 from codeagent.session import SessionLog, load_session, run_ids_to_keep
 from codeagent.testing import TestCommand, TestReport, TestRunner, detect_test_command
@@ -320,7 +320,7 @@ class RunSession:
         if status == "done" and verdict is not None:
             status, reason = ("done", verdict.reason) if verdict.done else ("not_done", verdict.reason)
         patch_path = log.save_patch(diff) if diff else None
-        result = RunResult(status=status, exit_code=exit_code_for(status, reason), reason=reason,
+        result = RunResult(status=status, reason=reason,
                            summary=outcome.summary, diff=diff, plan=self.state.plan.to_dict()["steps"],
                            tests_before=self.gate.baseline.summary() if self.gate.baseline else None,
                            tests_after=self.gate.last.report.summary() if self.gate.last else None,
@@ -353,8 +353,6 @@ class RunSession:
         except Exception:  # noqa: BLE001 - finalising failed too: release what we hold and re-raise the cause
             self._abandon()
             raise exc
-        if isinstance(exc, CodeAgentError):
-            result.exit_code = exc.exit_code
         return result
 
     def _apply_back(self, result: RunResult) -> None:
@@ -369,7 +367,7 @@ class RunSession:
         if applied.patch_path:
             result.patch_path = Path(applied.patch_path)
         if applied.conflict:
-            result.reason, result.exit_code = "apply_conflict", 1
+            result.reason = "apply_conflict"
             self.bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")
 
     def _abandon(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from codeagent.config import Settings
 from codeagent.events import EventBus
 from codeagent.models.base import Model, Usage
+from codeagent import errors
 from codeagent.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_DONE, EXIT_OK
 
 
@@ -48,7 +49,6 @@ class RunRequest:
 @dataclass
 class RunResult:
     status: str  # done | not_done | planned | interrupted | error
-    exit_code: int
     reason: str  # tests_pass | budget:steps | budget:tokens | budget:cost | budget:time | stuck | model_error | ...
     summary: str = ""
     diff: str = ""
@@ -69,20 +69,30 @@ class RunResult:
     unrelated_failing: list[str] = field(default_factory=list)  # still failing, not the task's concern
     kind: str = "run_result"
 
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(self.status, self.reason)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["exit_code"] = self.exit_code
         data["session_dir"] = str(self.session_dir) if self.session_dir else None
         data["patch_path"] = str(self.patch_path) if self.patch_path else None
         return data
 
 
 def exit_code_for(status: str, reason: str) -> int:
+    """The one map from a run's outcome to its documented exit code (README, "Exit codes")."""
     if status == "interrupted":
         return EXIT_INTERRUPTED
     if reason == "model_error":
         return EXIT_MODEL
-    if status == "error":
-        return EXIT_INTERNAL
+    if status == "error":  # error:<Fault>: the fault's own code; anything else is a bug of ours
+        fault = getattr(errors, reason.partition(":")[2], None)
+        return fault.exit_code if isinstance(fault, type) and issubclass(fault, errors.CodeAgentError) \
+            else EXIT_INTERNAL
+    if reason in ("apply_conflict", "not_applied_by_user"):
+        return EXIT_NOT_DONE
     return EXIT_OK if status in ("done", "planned") else EXIT_NOT_DONE
 
 
