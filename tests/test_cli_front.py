@@ -75,3 +75,24 @@ def test_terminal_sees_the_whole_diff_and_the_apply_question(make_repo):
     assert "calc.py" in shown
     assert child.exitstatus == 0, child.before[-2000:]
     assert (repo / "calc.py").read_text() == FIXED
+
+
+def _fixer(request):
+    """A model answering by what it sees: plan, then write the fix, then finish."""
+    body = request.body
+    if [t["function"]["name"] for t in body.get("tools", [])] == ["update_plan"]:
+        return TURNS[0]
+    wrote = any(c["function"]["name"] == "write_file" for m in body["messages"] for c in m.get("tool_calls") or [])
+    return TURNS[2] if wrote else TURNS[1]
+
+
+def test_attempts_run_inside_run_task_and_the_best_is_applied(make_repo):
+    repo = make_repo(PROJECT)
+    with OpenAIServer(responder=_fixer) as server:
+        proc = subprocess.run(codeagent("run", "fix add", "--attempts", "2", "--json", "--yes"), cwd=repo,
+                              env=cli_env(server), capture_output=True, text=True, timeout=300)
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert proc.returncode == 0, (result["reason"], result["summary"][:500], result["attempts"])
+    assert len(result["attempts"]) == 2 and sum(a["chosen"] for a in result["attempts"]) == 1
+    assert (repo / "calc.py").read_text() == FIXED
+    assert git(repo, "worktree", "list").count("\n") == 1

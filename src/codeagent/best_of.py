@@ -29,11 +29,17 @@ def _forward(bus: EventBus | None, attempt: int) -> EventBus:
     return inner
 
 
-def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], Model],
+def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], Model | None] | None = None,
                 *, parallel: int = 2) -> RunResult:
-    """Run `attempts` independent attempts (up to `parallel` at once) and apply the best."""
+    """Run `attempts` independent attempts (up to `parallel` at once) and apply the best.
+    `model_for(i)` gives attempt i its model; by default each opens its own from settings."""
+    from codeagent.run_session import apply_result
+
+    single = request.settings.model_copy(update={"attempts": 1})
+
     def one(i: int) -> RunResult:
-        sub = dataclasses.replace(request, model=model_for(i), apply="none", keep_workspace=True,
+        model = model_for(i) if model_for else request.model
+        sub = dataclasses.replace(request, settings=single, model=model, apply="none", keep_workspace=True,
                                   confirm=None, bus=_forward(request.bus, i))
         return run_task(sub)
 
@@ -45,7 +51,7 @@ def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], M
     best.summary = f"attempt {ranked[0] + 1} of {attempts} chosen: {_why(results, ranked)}. {best.summary}"
     try:
         if best.status == "done" and best.diff and request.apply != "none":
-            _apply(request, best)
+            apply_result(request, Workspace.reopen(request.repo, best.run_id), best, request.bus or EventBus())
     finally:
         for r in results:
             if r.run_id:
@@ -53,18 +59,6 @@ def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], M
     if request.bus:
         request.bus.emit("best_of", chosen=ranked[0], attempts=best.attempts)
     return best
-
-
-def _apply(request: RunRequest, best: RunResult) -> None:
-    ws = Workspace.reopen(request.repo, best.run_id)
-    if request.confirm is not None and not request.confirm(ws.diff_stat(), best.diff):
-        best.reason = "not_applied_by_user"
-        return
-    applied = ws.apply_back(request.apply, branch=request.branch, patch_path=request.patch_path,
-                            message=f"codeagent: {request.instruction[:60]}")
-    best.applied = applied.applied
-    if applied.conflict:
-        best.reason = "apply_conflict"
 
 
 def _describe(i: int, r: RunResult, chosen: bool) -> dict[str, Any]:

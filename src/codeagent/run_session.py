@@ -356,22 +356,26 @@ class RunSession:
         return result
 
     def _apply_back(self, result: RunResult) -> None:
-        req = self.request
-        if req.confirm is not None and not req.confirm(self.workspace.diff_stat(), result.diff):
-            result.reason = "not_applied_by_user"
-            return
-        applied = self.workspace.apply_back(req.apply, branch=req.branch,
-                                            patch_path=req.patch_path,
-                                            message=f"codeagent: {req.instruction[:60]}")
-        result.applied = applied.applied
-        if applied.patch_path:
-            result.patch_path = Path(applied.patch_path)
-        if applied.conflict:
-            result.reason = "apply_conflict"
-            self.bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")
+        apply_result(self.request, self.workspace, result, self.bus)
 
     def _abandon(self) -> None:
         if self.log is not None:
             self.log.mark_status("error")
         if self.workspace is not None and not self.request.resume_session:
             self.workspace.close()
+
+
+def apply_result(req: RunRequest, ws: Workspace, result: RunResult, bus: EventBus) -> None:
+    """Apply a done run's diff back as the request asks (after asking, when it asks);
+    a conflict or a refusal is recorded in the result's reason, never raised."""
+    if req.confirm is not None and not req.confirm(ws.diff_stat(), result.diff):
+        result.reason = "not_applied_by_user"
+        return
+    applied = ws.apply_back(req.apply, branch=req.branch, patch_path=req.patch_path,
+                            message=f"codeagent: {req.instruction[:60]}")
+    result.applied = applied.applied
+    if applied.patch_path:
+        result.patch_path = Path(applied.patch_path)
+    if applied.conflict:
+        result.reason = "apply_conflict"
+        bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")

@@ -100,5 +100,9 @@ def run_task(request: RunRequest) -> RunResult:
     """Carry out one instruction in an isolated workspace and return what happened."""
     from codeagent.run_session import RunSession
 
+    if request.settings.attempts > 1 and not request.plan_only and not request.resume_session:
+        from codeagent.best_of import run_best_of
+
+        return run_best_of(request, request.settings.attempts)
     session = RunSession.start(request)
     return session.execute()

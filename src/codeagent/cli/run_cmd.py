@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                              plan_only=plan_only, bus=bus,
                              session_root=Path(settings.session_dir) if settings.session_dir else None,
                              confirm=confirm)
-        result = _run(request, view, attempts=settings.attempts)
+        result = _run(request, view)
         _report(result, request, console, as_json, confirm)
 
     @app.command("resume")
@@ -120,17 +120,8 @@ def _report(result, request: RunRequest, console, as_json: bool, confirm) -> Non
     raise typer.Exit(result.exit_code)
 
 
-def _run(request: RunRequest, view, attempts: int = 1):
-    def go():
-        if attempts <= 1:
-            return run_task(request)
-        from codeagent.best_of import run_best_of
-        from codeagent.models import open_model
-
-        open_model(request.settings)  # fail fast (exit 3) before any attempt starts
-        return run_best_of(request, attempts, lambda i: open_model(request.settings))
-
+def _run(request: RunRequest, view):
     if view is None:
-        return go()
+        return run_task(request)
     with view:
-        return go()
+        return run_task(request)
