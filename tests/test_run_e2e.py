@@ -61,7 +61,7 @@ def test_success_applies_diff_to_user_tree(make_repo):
     for kind in ("session_start", "plan", "tool_call", "tool_result", "test_report", "usage", "final"):
         assert kind in kinds
     assert result.tests_before["failed"] == 1 and result.tests_after["failed"] == 0
-    final = [e for e in events if e.kind == "test_report" and e.data.get("final")]
+    final = [e for e in events if e.kind == "test_report" and e.data["phase"] == "final"]
     assert final[-1].data["reused"]  # run_tests just saw this tree: finish does not run the suite again
     log = (result.session_dir / "events.jsonl").read_text().splitlines()
     assert json.loads(log[-1])["kind"] == "final"

@@ -39,8 +39,10 @@ def test_session_files_and_redaction(tmp_path, make_repo):
     log = new_log(tmp_path / "s", repo, instruction=f"use key {KEY} please")
     bus = EventBus()
     bus.subscribe(log.write)
-    bus.emit("tool_result", output=f"env: OPENAI_API_KEY={KEY}\nother {OTHER_KEY}", nested={"deep": [KEY]})
-    bus.emit("model_call", headers={"authorization": "Bearer abcdefgh123", "api_key": "whatever-it-is"})
+    bus.emit("tool_result", step=1, id="c1", name="run_command", ok=True,
+             output=f"env: OPENAI_API_KEY={KEY}\nother {OTHER_KEY}")
+    log.write(Event("tool_result", {"nested": {"deep": [KEY]}}))  # the log redacts whatever it is given
+    log.write(Event("model_call", {"headers": {"authorization": "Bearer abcdefgh123", "api_key": "whatever-it-is"}}))
     log.write(Event("usage", {"prompt_tokens": 12, "max_tokens": 5}))
     log.save_config({"api_key": KEY, "precommit": {"token": "short-but-secret"}, "model": "m"})
     log.save_result({"status": "done", "summary": f"done with {KEY}", "path": Path("/x")})
@@ -54,8 +56,8 @@ def test_session_files_and_redaction(tmp_path, make_repo):
     assert sorted(p.name for p in log.dir.iterdir()) == [
         "config.json", "events.jsonl", "final.patch", "meta.json", "result.json", "state.json"]
     events = [json.loads(line) for line in (log.dir / "events.jsonl").read_text().splitlines()]
-    assert [e["kind"] for e in events] == ["tool_result", "model_call", "usage"]
-    assert "****" in events[0]["output"] and events[2]["prompt_tokens"] == 12
+    assert [e["kind"] for e in events] == ["tool_result", "tool_result", "model_call", "usage"]
+    assert "****" in events[0]["output"] and events[3]["prompt_tokens"] == 12
     assert json.loads((log.dir / "config.json").read_text())["model"] == "m"
     assert log.load_state() == {"messages": [{"role": "user", "content": "****"}], "run_id": "r"}
     assert patch.read_text() == "+key = '****'\n"

@@ -187,7 +187,7 @@ class RunSession:
         planned = None if self.resume_state else self._ask_planner(system, budget)  # while the baseline runs
         baseline = baseline_run.result()
         if baseline is not None and not self.resume_state:
-            self.bus.emit("test_report", baseline=True, **baseline.summary(), failing=sorted(baseline.failed)[:50])
+            self.bus.emit("test_report", phase="baseline", **baseline.summary(), failing=sorted(baseline.failed)[:50])
         runner = TestRunner(sandbox, command, timeout=s.test_timeout) if command else None
         self.concern = Concern.of(req.instruction, self.workspace.path)
         targets = (self.resume_state.targets if self.resume_state
@@ -332,8 +332,7 @@ class RunSession:
                            unrelated_failing=verdict.unrelated_failing if verdict else [])
         if status == "done" and diff and req.apply != "none":
             self._apply_back(result)
-        self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "usage", "plan", "kind")},
-                      usage=dataclasses.asdict(result.usage))
+        self.bus.emit("final", **{k: v for k, v in result.to_dict().items() if k not in ("diff", "plan", "kind")})
         log.save_result(result.to_dict())
         log.mark_status(status)
         if status != "interrupted" and not req.keep_workspace:

@@ -214,7 +214,7 @@ class Agent:
         reused = self.counters.tree_tested and self.gate.last is not None  # nothing changed since the last full run
         outcome = self.gate.last if reused else self.gate.run(None)
         self.counters.tree_tested = True
-        self.bus.emit("test_report", final=True, reused=reused, **outcome.report.summary(),
+        self.bus.emit("test_report", phase="final", reused=reused, **outcome.report.summary(),
                       regressions=outcome.diff.regressions)
         self.state.tests = self.gate.status_line()
         verdict = self.judge(outcome)
@@ -232,7 +232,7 @@ class Agent:
 
     def _after_tests(self, obs: Observation, full: bool) -> None:
         outcome = self.gate.last if full else None
-        self.bus.emit("test_report", final=False, **obs.data["report"], regressions=obs.data["regressions"])
+        self.bus.emit("test_report", phase="run", **obs.data["report"], regressions=obs.data["regressions"])
         self.state.tests = self.gate.status_line()
         if outcome is None:
             return

@@ -95,7 +95,7 @@ class RunView:
         self._say(f"tests: [cyan]{d['cmd']}[/] ({d['reason']})")
 
     def _on_test_report(self, d: dict) -> None:
-        label = "baseline" if d.get("baseline") else ("final" if d.get("final") else "tests")
+        label = {"baseline": "baseline", "final": "final"}.get(d.get("phase"), "tests")
         self.tests = f"{label}: {d.get('passed', 0)} passed, {d.get('failed', 0)} failed"
         if d.get("regressions"):
             self.tests += f", {len(d['regressions'])} regressions"
