@@ -96,3 +96,19 @@ def test_attempts_run_inside_run_task_and_the_best_is_applied(make_repo):
     assert len(result["attempts"]) == 2 and sum(a["chosen"] for a in result["attempts"]) == 1
     assert (repo / "calc.py").read_text() == FIXED
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_version_short_help_and_cd(make_repo, tmp_path):
+    repo = make_repo(PROJECT)
+    version = subprocess.run(codeagent("--version"), capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("codeagent ")
+    short = subprocess.run(codeagent("run", "-h"), capture_output=True, text=True, timeout=60)
+    assert short.returncode == 0 and "--max-time" in short.stdout
+    bare = subprocess.run(codeagent(), capture_output=True, text=True, timeout=60)
+    assert bare.returncode == 0 and "run" in bare.stdout
+    elsewhere = subprocess.run(codeagent("-C", str(repo), "test", "--json"), cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120, env={**os.environ, "CODEAGENT_SANDBOX": SANDBOX})
+    assert "test_calc.py" in elsewhere.stdout, elsewhere.stderr[-2000:]
+    missing = subprocess.run(codeagent("-C", str(tmp_path / "nope"), "doctor"), capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2 and "not a directory" in missing.stderr

@@ -4,11 +4,14 @@ and maps faults to documented exit codes at the edge."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 
-from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError
+from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError, ConfigError
 
 # One line per command module; each defines `register(app: typer.Typer)`.
 COMMAND_MODULES = [
@@ -31,7 +34,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"codeagent {version('codeagent')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    cd: Optional[Path] = typer.Option(None, "--cd", "-C", help="Run as if started in DIR.", metavar="DIR"),
+    show_version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
+    """An autonomous coding agent: plans, edits, runs your tests in a sandbox, repairs until they pass."""
+    if cd is not None:
+        if not cd.is_dir():
+            raise ConfigError(f"--cd {cd}: not a directory")
+        os.chdir(cd)
 
 
 def build_app() -> typer.Typer:
