@@ -12,8 +12,9 @@ POST /v1/chat/completions with the next scripted reply, recording every request.
 Scripted replies:
   - `Turn(...)`: one assistant turn, rendered as a JSON completion or as an SSE
     stream (text and tool-call deltas split into chunks) to match the request's
-    `stream` flag; options for finish_reason, usage, cached tokens, a delay, a
-    connection dropped mid-stream, no usage chunk.
+    `stream` flag; options for finish_reason, usage, cached tokens, a delay before
+    the headers, a delay before the first event (prompt processing), a pause between
+    events, a connection dropped mid-stream, a stream that stalls, no usage chunk.
   - `Raw(status, body, headers)`: any status with any body (429 + Retry-After, 500,
     context-length error, ...). Helpers: `error()`, `rate_limited()`,
     `context_length_error()`.
@@ -23,7 +24,9 @@ benchmark uses it to simulate a model with a known latency.
 With neither a queued reply nor a responder the server answers 418 with a message
 saying so (not retried by the client), so a test with a short script fails clearly.
 
-GET /v1/models lists `models`. Use as a context manager, or the `openai_server`
+GET /v1/models lists `models` (or `model_entries` as given, e.g. llama.cpp's with `meta`);
+GET /props answers `props` when set (llama.cpp). `disconnects` counts replies the client
+hung up on before their end (a cancelled call reaches the server). Use as a context manager, or the `openai_server`
 pytest fixture (import it into a test module).
 """
 
@@ -60,6 +63,8 @@ class Turn:
     delay: float = 0.0  # seconds before the response starts
     chunk_delay: float = 0.0  # seconds between streamed events
     drop_after: int | None = None  # stream: close the connection after this many events
+    stall_after: int | None = None  # stream: after this many events send nothing more (until closed)
+    first_delay: float = 0.0  # stream: seconds between the headers and the first event (prompt processing)
     model: str | None = None
 
 
@@ -118,6 +123,9 @@ class OpenAIServer:
         self.delay = delay
         self.models = models if models is not None else ["test-model"]
         self.models_reply: Raw | None = None  # set to answer GET /models with e.g. error(401, ...)
+        self.model_entries: list[dict[str, Any]] | None = None  # GET /models `data` as is (llama.cpp, vLLM)
+        self.props: dict[str, Any] | None = None  # GET /props (llama.cpp); 404 when None
+        self.disconnects = 0  # streams the client hung up on before their end
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0  # chat requests being answered now
         self.max_in_flight = 0  # the most answered at once (did clients run in parallel?)
@@ -216,8 +224,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/").endswith("/models") and self.owner.models_reply is not None:
             self._send_raw(self.owner.models_reply)
         elif self.path.rstrip("/").endswith("/models"):
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in self.owner.models]
+            data = self.owner.model_entries
+            if data is None:
+                data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in self.owner.models]
             self._send_json(200, {"object": "list", "data": data})
+        elif self.path.rstrip("/") == "/props" and self.owner.props is not None:
+            self._send_json(200, self.owner.props)
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}", "code": "not_found"}})
 
@@ -249,7 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(200, completion_json(reply, body))
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): nothing to answer
+            with owner._lock:  # the client gave up (timeout, cancel): nothing to answer
+                owner.disconnects += 1
         finally:
             with owner._lock:
                 owner.in_flight -= 1
@@ -282,11 +295,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.close_connection = True
                 return  # no terminating chunk: the client sees a broken stream
-            if n and self.owner.wait(turn.chunk_delay):
+            if turn.stall_after is not None and n >= turn.stall_after:
+                self._stall()
+                return
+            if self.owner.wait(turn.first_delay if n == 0 else turn.chunk_delay):
                 return
             self._write_chunk(event.encode())
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _stall(self) -> None:
+        """Send nothing more, but notice when the client hangs up (or the server closes)."""
+        self.connection.settimeout(0.05)
+        while not self.owner.wait(0.05):
+            try:
+                if self.connection.recv(1) == b"":
+                    raise ConnectionResetError("client hung up")
+            except TimeoutError:
+                continue
+        self.close_connection = True
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

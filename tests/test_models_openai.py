@@ -126,25 +126,28 @@ def test_persistent_500_is_a_model_error_after_bounded_retries(openai_server):
     assert openai_server.base_url in str(info.value) and "gave up after 3 attempts" in str(info.value)
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_timeout_then_success(openai_server, stream):
+def test_no_first_token_in_time_is_retried(openai_server):
     openai_server.push(Turn(text="late", delay=10.0), Turn(text="on time"))
-    reply = make(openai_server, timeout=1.0, stream=stream).complete(HI, [])
+    reply = make(openai_server, first_token_timeout=0.5).complete(HI, [])
     assert reply.message.content == "on time"  # the late reply was given up on
     assert len(openai_server.chat_requests) == 2
 
 
-def test_persistent_timeout_is_a_model_error(openai_server):
-    openai_server.push(*[Turn(text="late", delay=3.0)] * 3)
-    with pytest.raises(ModelError, match="timed out after 0.2s") as info:
-        make(openai_server, timeout=0.2, max_retries=1).complete(HI, [])
+def test_unstreamed_call_past_request_timeout_is_not_retried(openai_server):
+    openai_server.push(Turn(text="late", delay=10.0), Turn(text="never asked"))
+    started = time.monotonic()
+    with pytest.raises(ModelError, match=r"took longer than 1s \(request_timeout\)") as info:
+        make(openai_server, timeout=1.0, stream=False).complete(HI, [])
+    assert time.monotonic() - started < 2.5
     assert not isinstance(info.value, ModelUnavailableError)
+    assert len(openai_server.chat_requests) == 1  # no time left for a retry
 
 
-def test_slow_dripping_stream_hits_the_per_call_deadline(openai_server):
-    openai_server.push(Turn(text="x" * 40, chunk_size=1, chunk_delay=0.1), Turn(text="quick"))
-    reply = make(openai_server, timeout=1.0).complete(HI, [])  # each chunk is in time, the whole is not
-    assert reply.message.content == "quick"
+def test_persistent_first_token_timeout_is_a_model_error(openai_server):
+    openai_server.push(*[Turn(text="late", delay=3.0)] * 3)
+    with pytest.raises(ModelError, match=r"within 0.2s \(first_token_timeout\)") as info:
+        make(openai_server, first_token_timeout=0.2, max_retries=1).complete(HI, [])
+    assert not isinstance(info.value, ModelUnavailableError) and "gave up after 2 attempts" in str(info.value)
 
 
 def test_stream_dropped_midway_is_retried(openai_server):

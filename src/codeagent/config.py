@@ -58,7 +58,14 @@ class Settings(BaseModel):
     max_tokens: int = Field(3_000_000, ge=1, description="Hard cap on prompt + completion tokens in one run.")
     max_cost: float | None = Field(None, ge=0, description="Hard cap on spend in USD; none when empty.")
     max_time: float = Field(1800.0, gt=0, description="Hard cap on wall time of one run, seconds.")
-    request_timeout: float = Field(120.0, gt=0, description="Seconds before one model request times out.")
+    request_timeout: float = Field(900.0, gt=0, description="Seconds one model call may take in all, retries "
+                                   "included; a reply still streaming then is handed back cut off.")
+    first_token_timeout: float = Field(300.0, gt=0, description="Seconds a streamed reply may take to start "
+                                       "(prompt processing: long prompts on a CPU are slow); then retried.")
+    stream_idle_timeout: float = Field(60.0, gt=0, description="Seconds a streaming reply may go without data "
+                                       "before it counts as stalled and is retried.")
+    max_output_tokens: int | None = Field(4096, ge=1, description="Cap on one reply's tokens (sent as max_tokens "
+                                          "or max_completion_tokens); empty sends none.")
     max_retries: int = Field(4, ge=0, description="Retries on 429, 5xx, connection errors and timeouts.")
     stream: bool = Field(True, description="Stream model replies (drives the live view).")
     context_window: int = Field(128_000, ge=1024, description="The model's context window in tokens.")

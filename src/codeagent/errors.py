@@ -10,6 +10,8 @@ a failing test, a timed-out command) are observations, never exceptions.
     ├── SandboxError                  4  the sandbox cannot run commands
     │   └── SandboxUnavailableError   4  bubblewrap missing or user namespaces off
     ├── WorkspaceError                1  the worktree could not be made, checkpointed or applied
+    ├── DeadlineReached               1  a model call was cancelled at the caller's deadline (--max-time);
+    │                                    the loop ends the run as budget:time
     ├── PathRefused                   -  a tool's path is outside the workspace or unusable (edits.errors;
     │                                    the model reads it as an observation)
     └── EditFormatError               -  edit text that claims to hold edits is malformed (edits.errors;
@@ -65,6 +67,13 @@ class SandboxUnavailableError(SandboxError):
 
 
 class WorkspaceError(CodeAgentError):
+    exit_code = 1
+
+
+class DeadlineReached(CodeAgentError):
+    """A model call was cancelled because the caller's deadline (a `time.monotonic()`
+    instant, e.g. the end of --max-time) passed: while waiting, streaming or backing off."""
+
     exit_code = 1
 
 

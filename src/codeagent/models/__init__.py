@@ -2,6 +2,8 @@
 
     open_model(settings) -> Model     the OpenAI-compatible client, configured
     check_model(model)  -> None       one cheap request; raises ModelUnavailableError
+                                      (an OpenAIModel learns what the server is, and its
+                                      context window unless the user set one)
 
 The provider SDK is imported only when a model is opened, so importing codeagent
 stays fast and quiet.
@@ -59,9 +61,13 @@ def open_model(settings: "Settings", *, on_retry: "RetryCallback | None" = None)
         base_url=settings.base_url,
         api_key=settings.api_key,
         timeout=settings.request_timeout,
+        first_token_timeout=settings.first_token_timeout,
+        idle_timeout=settings.stream_idle_timeout,
+        max_output_tokens=settings.max_output_tokens,
         max_retries=settings.max_retries,
         stream=settings.stream,
         context_window=settings.context_window,
+        learn_context_window="context_window" not in settings.model_fields_set,
         prices=settings.prices,
         on_retry=on_retry,
     )

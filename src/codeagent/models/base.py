@@ -95,7 +95,9 @@ DeltaCallback = Callable[[str], None]
 
 @runtime_checkable
 class Model(Protocol):
-    """A chat model. `complete` returns one assistant turn or raises ModelError."""
+    """A chat model. `complete` returns one assistant turn or raises ModelError; when
+    `deadline` (a `time.monotonic()` instant) passes before the turn is complete, the call
+    is cancelled and DeadlineReached is raised."""
 
     name: str
     context_window: int
@@ -106,4 +108,5 @@ class Model(Protocol):
         tools: list[ToolSpec],
         *,
         on_delta: DeltaCallback | None = None,
+        deadline: float | None = None,
     ) -> ModelReply: ...

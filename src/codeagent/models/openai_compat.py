@@ -1,19 +1,28 @@
 """The OpenAI-compatible Chat Completions client: OpenAI, Ollama, vLLM, llama.cpp,
 OpenRouter, anything that speaks `POST {base_url}/chat/completions` with tools.
 
-Owns: the request (its wire format is in `wire`) and the reply read back into a
-`ModelReply` (streamed or not), bounded retries with backoff, per-call timeouts,
-usage and cost, and turning provider faults into ours:
+Owns: the request (its wire format is in `wire`, the output cap's field in `outcap`)
+and the reply read back into a `ModelReply` (streamed or not), time limits (`watch`),
+bounded retries with backoff, usage and cost, and turning provider faults into ours:
 
-    429 / 408 / 409 / 5xx / connection error / timeout  retried (backoff + jitter,
-                                                        Retry-After honoured, capped)
-    400 "maximum context length" and friends           ContextLengthError (no retry)
+    429 / 408 / 409 / 5xx (HTML error pages too)       retried (backoff + jitter,
+    connection error / dropped or stalled stream        Retry-After honoured, capped),
+    no first token in time / 200 that is not JSON       while the call's time allows
+    400 naming the cap's field or a too-large cap       re-sent at once, mended
+    400 "maximum context length" and friends            ContextLengthError (no retry)
     401 / 403                                           ModelUnavailableError (key hint)
     404                                                 ModelUnavailableError (model name)
     429 insufficient_quota                              ModelUnavailableError
     other 4xx                                           ModelError with the server's words
+    the call's own time limit, mid-stream               the partial reply, finish_reason "length"
+    the caller's deadline                               DeadlineReached (the stream is cut)
     retries exhausted                                   ModelError; ModelUnavailableError
                                                         when the endpoint never answered
+
+Time: each call (all its attempts and backoff sleeps) has `timeout` seconds in all; a
+stream must show its first data within `first_token_timeout` (prompt processing) and
+then never go quiet for `idle_timeout`. A stream still delivering is never cut by the
+idle rule, and a reply cut by the total limit is handed back, not retried from scratch.
 
 Loop signals are passed through untouched: invalid JSON in tool arguments (raw text),
 finish_reason "length", a reply with neither text nor tool calls.
@@ -28,17 +37,21 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from codeagent.errors import CodeAgentError, ContextLengthError, ModelError, ModelUnavailableError
+from codeagent.errors import CodeAgentError, ContextLengthError, DeadlineReached, ModelError, ModelUnavailableError
 from codeagent.models.base import DeltaCallback, Message, ModelReply, ToolCall, ToolSpec, Usage
+from codeagent.models.outcap import field_for, field_refused, other_field, smaller_cap
 from codeagent.models.pricing import cost_of, find_price
-from codeagent.models.wire import json_object, merge_call_delta, raw_arguments, to_wire
+from codeagent.models.probe import ServerInfo, identify, kind_of, model_entries, server_root
+from codeagent.models.wire import Assembly, json_object, raw_arguments, to_wire
+from codeagent.models.watch import Watch
 
 log = logging.getLogger("codeagent.models")
 
@@ -50,19 +63,45 @@ CONTEXT_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 RetryCallback = Callable[[int, float, str], None]  # (attempt, delay seconds, reason)
+MAX_MENDS = 3  # requests re-sent at once with a mended body, per call
 
 
 @dataclass
 class _Fault:
-    """A classified provider failure: retry it, or raise `error`."""
+    """A classified provider failure: retry it, or raise `error`. `words` are the
+    server's (for mending the request)."""
 
     error: CodeAgentError
     retryable: bool = False
     retry_after: float | None = None
+    words: str = ""
 
 
-class _DeadlineExceeded(Exception):
-    """The whole call (a slow-dripping stream included) outlived the timeout."""
+@dataclass
+class _Call:
+    """One `complete` call's state across its attempts."""
+
+    ends: float  # monotonic instant: the call's own time is up
+    deadline: float | None
+    cap: int | None
+    attempt: int = 0
+    mends: int = 0
+
+
+class _Cut(Exception):
+    """The watch cut the request: `reason` is first_token, idle or total."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Unfinished(Exception):
+    """A stream ended without a finish_reason: the connection dropped (or it was no stream)."""
+
+    def __init__(self, events: int):
+        super().__init__(events)
+        self.events = events
 
 
 class OpenAIModel:
@@ -74,10 +113,15 @@ class OpenAIModel:
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: float = 120.0,
+        timeout: float = 900.0,
+        first_token_timeout: float = 300.0,
+        idle_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        max_output_tokens: int | None = 4096,
         max_retries: int = 4,
         stream: bool = True,
         context_window: int = 128_000,
+        learn_context_window: bool = False,
         prices: Mapping[str, Mapping[str, float]] | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
@@ -87,32 +131,50 @@ class OpenAIModel:
         self.name = model
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout
+        self.first_token_timeout = first_token_timeout
+        self.idle_timeout = idle_timeout
+        self.connect_timeout = connect_timeout
+        self.max_output_tokens = max_output_tokens
         self.max_retries = max_retries
         self.stream = stream
         self.context_window = context_window
+        self.learn_context_window = learn_context_window  # take the server's window (describe)
         self.price = find_price(model, prices)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
         self.on_retry = on_retry
         self.retries = 0  # retries made over this model's life, for stats
+        self.server: ServerInfo | None = None  # what the server said it is (describe)
         self._stream_usage = True  # ask for usage in streams until a server refuses
+        self._cap_field = field_for(model, self.base_url)  # until a server refuses it
         self._secret = api_key or ""
+        self._local = threading.local()  # the watch of the request this thread is making
         self._client = self._make_client()
 
     def _make_client(self) -> openai.OpenAI:
         # the SDK's own retries are off: ours below are bounded, logged and classified
+        http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request]})
         return openai.OpenAI(api_key=self._secret or PLACEHOLDER_KEY, base_url=self.base_url,
-                             timeout=self.timeout, max_retries=0)
+                             timeout=self.timeout, max_retries=0, http_client=http)
+
+    def _on_request(self, request: Any) -> None:
+        """A chat request under watch: its socket is reported to the watch (so a limit can
+        cut it), and it gets a connection of its own (so the cut hits only this request)."""
+        watch = getattr(self._local, "watch", None)
+        if watch is not None:
+            request.extensions["trace"] = watch.trace
+            request.headers["Connection"] = "close"
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self.name!r}, base_url={self.shown_url!r})"
 
     def __getstate__(self) -> dict[str, Any]:  # picklable (batch workers): the client is rebuilt
-        return {k: v for k, v in self.__dict__.items() if k != "_client"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_client", "_local")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._local = threading.local()
         self._client = self._make_client()
 
     def close(self) -> None:
@@ -129,39 +191,79 @@ class OpenAIModel:
 
     # -- the Model protocol ------------------------------------------------------------
     def complete(
-        self, messages: list[Message], tools: list[ToolSpec], *, on_delta: DeltaCallback | None = None
+        self, messages: list[Message], tools: list[ToolSpec], *,
+        on_delta: DeltaCallback | None = None, deadline: float | None = None,
     ) -> ModelReply:
-        """One assistant turn, retried on transient faults; raises ModelError subclasses."""
+        """One assistant turn, retried on transient faults within the call's time; raises
+        ModelError subclasses, or DeadlineReached once `deadline` (monotonic) passes."""
         wire = [to_wire(m) for m in messages]
         specs = [t.to_openai() for t in tools]
-        attempt = 0
+        call = _Call(ends=time.monotonic() + self.timeout, deadline=deadline, cap=self.max_output_tokens)
         while True:
+            self._check_deadline(deadline)
             try:
-                return self._attempt(wire, specs, on_delta)
+                return self._attempt(self._body(wire, specs, call.cap), on_delta, call)
+            except DeadlineReached:
+                raise
             except Exception as exc:  # classified below; anything unknown is re-raised
                 fault = self._classify(exc)
                 if fault is None:
                     raise
-            if self._stream_options_refused(fault):
+            if self._mend(fault, call):
                 continue
-            if not fault.retryable or attempt >= self.max_retries:
-                if fault.retryable and attempt:
-                    fault.error.message += f" (gave up after {attempt + 1} attempts)"
+            if not fault.retryable or call.attempt >= self.max_retries:
+                if fault.retryable and call.attempt:
+                    fault.error.message += f" (gave up after {call.attempt + 1} attempts)"
                 raise fault.error from None
-            delay = self._backoff(attempt, fault.retry_after)
-            attempt += 1
+            delay = self._backoff(call.attempt, fault.retry_after)
+            if time.monotonic() + delay >= call.ends:
+                if deadline is not None and deadline < call.ends:
+                    self._sleep(delay, deadline)  # the run's time runs out first: DeadlineReached
+                fault.error.message += f" (no time left for a retry: request_timeout is {self.timeout:g}s)"
+                raise fault.error from None
+            call.attempt += 1
             self.retries += 1
             log.warning("model call failed (%s); retry %d/%d in %.2fs",
-                        fault.error.message, attempt, self.max_retries, delay)
+                        fault.error.message, call.attempt, self.max_retries, delay)
             if self.on_retry is not None:
-                self.on_retry(attempt, delay, fault.error.message)
-            time.sleep(delay)
+                self.on_retry(call.attempt, delay, fault.error.message)
+            self._sleep(delay, deadline)
+
+    def _check_deadline(self, deadline: float | None) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineReached(f"the time ran out during a model call to {self.shown_url}; the call was cancelled")
+
+    def _sleep(self, seconds: float, deadline: float | None) -> None:
+        """Back off, but never past the deadline."""
+        if deadline is not None:
+            seconds = min(seconds, max(0.0, deadline - time.monotonic()))
+        time.sleep(seconds)
+        self._check_deadline(deadline)
+
+    # -- what the server is ------------------------------------------------------------
+    def describe(self) -> ServerInfo:
+        """What the server says it is: GET /models, and /props for llama.cpp. Raises
+        ModelUnavailableError when it cannot be reached or refuses the key. With
+        `learn_context_window`, a context window the server reports becomes ours."""
+        models = self._get("/models")
+        props = None
+        if kind_of(self.base_url, model_entries(models)) == "llama.cpp":
+            props = self._get(server_root(self.base_url) + "/props")
+        self.server = identify(self.base_url, models, props)
+        if self.learn_context_window and self.server.context_window:
+            self.context_window = self.server.context_window
+        return self.server
 
     def check(self) -> None:
-        """One cheap request (GET /models) so a front door can fail fast when the
-        endpoint is unreachable or refuses the key. A server without /models passes."""
+        """Fail fast (ModelUnavailableError) when the endpoint is unreachable or refuses
+        the key; learn what the server is on the way. A server without /models passes."""
+        self.describe()
+
+    def _get(self, path: str) -> Any:
+        """The JSON at `path` (relative to the base URL, or absolute); None when the
+        server has no such route or answers oddly."""
         try:
-            self._client.with_options(timeout=min(self.timeout, 10.0)).models.list()
+            return self._client.get(path, cast_to=object, options={"timeout": min(self.timeout, 10.0)})
         except openai.APIStatusError as exc:
             if exc.status_code in (401, 403):
                 raise self._auth_error(exc.status_code) from None
@@ -169,29 +271,73 @@ class OpenAIModel:
             raise self._unreachable(exc) from None
         except (openai.OpenAIError, ValueError):
             pass  # it answered, if oddly: the first real call will say more
+        return None
 
     # -- one attempt -------------------------------------------------------------------
-    def _attempt(self, wire: list[dict], specs: list[dict], on_delta: DeltaCallback | None) -> ModelReply:
-        """One request, sent as a plain JSON body and read back as plain dicts: the SDK's
-        typed `chat.completions.create` re-walks every message on every call (about 60 ms
-        of CPU for a 20-step conversation), which is most of an agent step's own cost."""
+    def _body(self, wire: list[dict], specs: list[dict], cap: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.name, "messages": wire}
         if specs:
             body["tools"] = specs
-        options: dict[str, Any] = {"timeout": self.timeout}
-        deadline = time.monotonic() + self.timeout
-        if not self.stream:
-            completion = self._client.post("/chat/completions", body=body, cast_to=object, options=options)
-            return self._from_completion(json_object(completion, "reply"))
-        body["stream"] = True
-        if self._stream_usage:
-            body["stream_options"] = {"include_usage": True}
-        chunks = self._client.post("/chat/completions", body=body, cast_to=object, options=options,
-                                   stream=True, stream_cls=openai.Stream[object])
+        if cap:
+            body[self._cap_field] = cap
+        if self.stream:
+            body["stream"] = True
+            if self._stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _attempt(self, body: dict[str, Any], on_delta: DeltaCallback | None, call: _Call) -> ModelReply:
+        """One request under watch, sent as a plain JSON body and read back as plain dicts:
+        the SDK's typed `chat.completions.create` re-walks every message on every call
+        (about 60 ms of CPU for a 20-step conversation), most of an agent step's own cost."""
+        watch = Watch(ends=call.ends, deadline=call.deadline,
+                      first_token=self.first_token_timeout if self.stream else None,
+                      idle=self.idle_timeout if self.stream else None)
+        options: dict[str, Any] = {"timeout": self._http_timeout(call)}
+        assembly = Assembly()
+        self._local.watch = watch
         try:
-            return self._from_stream(chunks, on_delta, deadline)
+            with watch:
+                if not self.stream:
+                    completion = self._client.post("/chat/completions", body=body, cast_to=object, options=options)
+                    return self._from_completion(json_object(completion, "reply"))
+                chunks = self._client.post("/chat/completions", body=body, cast_to=object, options=options,
+                                           stream=True, stream_cls=openai.Stream[object])
+                try:
+                    for chunk in chunks:
+                        watch.data()
+                        assembly.add(chunk, on_delta)
+                except openai.APIConnectionError as exc:
+                    raise _Unfinished(assembly.events) from exc
+                finally:
+                    chunks.close()
+        except Exception as exc:
+            if watch.reason is None:
+                raise
+            return self._after_cut(watch.reason, assembly, exc)
         finally:
-            chunks.close()
+            self._local.watch = None
+        if assembly.finish is None:
+            raise _Unfinished(assembly.events)
+        return self._reply(assembly)
+
+    def _after_cut(self, reason: str, assembly: Assembly, exc: Exception) -> ModelReply:
+        """The watch cut the request: raise what that means, or hand back what arrived."""
+        if reason == "deadline":
+            raise DeadlineReached(f"the time ran out during a model call to {self.shown_url}; "
+                                  "the call was cancelled") from None
+        if reason == "total" and assembly.started:
+            log.warning("model reply cut off after request_timeout %gs; handing back what arrived", self.timeout)
+            return self._reply(assembly, finish="length")
+        raise _Cut(reason) from exc
+
+    def _http_timeout(self, call: _Call) -> openai.Timeout:
+        """The HTTP library's own limits: connecting ends with the call (or deadline); its
+        read limit is only a backstop behind the watch."""
+        now = time.monotonic()
+        left = min(call.ends, call.deadline if call.deadline is not None else call.ends) - now
+        backstop = max(self.first_token_timeout, self.idle_timeout) if self.stream else self.timeout
+        return openai.Timeout(backstop + 5.0, connect=max(0.05, min(self.connect_timeout, left)))
 
     def _from_completion(self, completion: Mapping[str, Any]) -> ModelReply:
         choices = completion.get("choices") or []
@@ -209,31 +355,10 @@ class OpenAIModel:
         finish = choice.get("finish_reason") or ("tool_calls" if calls else "stop")
         return ModelReply(reply, self._usage(completion.get("usage")), finish)
 
-    def _from_stream(self, chunks: Iterable[Any], on_delta: DeltaCallback | None, deadline: float) -> ModelReply:
-        text: list[str] = []
-        slots: dict[int, dict[str, str]] = {}
-        finish, usage = None, None
-        for chunk in chunks:
-            if time.monotonic() > deadline:
-                raise _DeadlineExceeded()
-            chunk = json_object(chunk, "stream chunk")
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
-                choice = json_object(choice, "choice")
-                delta = json_object(choice.get("delta") or {}, "delta")
-                if delta.get("content"):
-                    text.append(delta["content"])
-                    if on_delta is not None:
-                        on_delta(delta["content"])
-                for call in delta.get("tool_calls") or []:
-                    merge_call_delta(slots, json_object(call, "tool call"))
-                finish = choice.get("finish_reason") or finish
-        calls = [
-            ToolCall(id=slot["id"] or f"call_{i}", name=slot["name"], arguments=slot["arguments"])
-            for i, slot in (sorted(slots.items()))
-        ]
-        reply = Message("assistant", "".join(text) or None, tool_calls=calls)
-        return ModelReply(reply, self._usage(usage), finish or ("tool_calls" if calls else "stop"))
+    def _reply(self, assembly: Assembly, finish: str | None = None) -> ModelReply:
+        message = assembly.message()
+        finish = finish or assembly.finish or ("tool_calls" if message.tool_calls else "stop")
+        return ModelReply(message, self._usage(assembly.usage), finish)
 
     def _usage(self, raw: Mapping[str, Any] | None) -> Usage:
         """Our Usage from the provider's (which may be missing or partial)."""
@@ -253,8 +378,13 @@ class OpenAIModel:
     # -- faults ------------------------------------------------------------------------
     def _classify(self, exc: Exception) -> _Fault | None:
         """Our fault for a provider failure, or None for an exception that is not one."""
-        if isinstance(exc, (openai.APITimeoutError, _DeadlineExceeded)):
-            return _Fault(ModelError(f"model request to {self.shown_url} timed out after {self.timeout:g}s"), True)
+        if isinstance(exc, _Cut):
+            return self._cut_fault(exc.reason)
+        if isinstance(exc, _Unfinished):
+            what = "broke off before the reply was complete" if exc.events else "held no stream events"
+            return _Fault(ModelError(f"the stream from {self.shown_url} {what}"), True)
+        if isinstance(exc, openai.APITimeoutError):
+            return _Fault(ModelError(f"model request to {self.shown_url} timed out"), True)
         if isinstance(exc, openai.APIConnectionError):
             return _Fault(self._unreachable(exc), True)
         if isinstance(exc, openai.APIStatusError):
@@ -262,11 +392,21 @@ class OpenAIModel:
         if isinstance(exc, openai.APIError):  # an error event inside a stream
             words = self._server_words(exc)
             if CONTEXT_PATTERNS.search(words):
-                return _Fault(self._context_error(words))
+                return _Fault(self._context_error(words), words=words)
             return _Fault(ModelError(f"model stream from {self.shown_url} failed: {words}"), True)
         if isinstance(exc, (json.JSONDecodeError, openai.OpenAIError)):
             return _Fault(ModelError(f"malformed reply from {self.shown_url}: {self._scrub(str(exc))[:200]}"), True)
         return None
+
+    def _cut_fault(self, reason: str) -> _Fault:
+        if reason == "first_token":
+            return _Fault(ModelError(f"no reply from {self.shown_url} within {self.first_token_timeout:g}s "
+                                     "(first_token_timeout)"), True)
+        if reason == "idle":
+            return _Fault(ModelError(f"the stream from {self.shown_url} stalled: no data for "
+                                     f"{self.idle_timeout:g}s (stream_idle_timeout)"), True)
+        return _Fault(ModelError(f"the model call to {self.shown_url} took longer than {self.timeout:g}s "
+                                 "(request_timeout)"))
 
     def _status_fault(self, exc: Any) -> _Fault:
         status, words = exc.status_code, self._server_words(exc)
@@ -282,19 +422,33 @@ class OpenAIModel:
         if status == 429 and code == "insufficient_quota":
             return _Fault(ModelUnavailableError(f"the account's quota is used up at {where}: {words}"))
         if status in (400, 413, 422) and (code == "context_length_exceeded" or CONTEXT_PATTERNS.search(words)):
-            return _Fault(self._context_error(words))
+            return _Fault(self._context_error(words), words=words)
         if status in (408, 409, 429) or status >= 500:
             retry_after = _retry_after(exc.response.headers) if status in (429, 503) else None
             return _Fault(ModelError(f"model endpoint {where}: {words}"), True, retry_after)
-        return _Fault(ModelError(f"model endpoint {where} refused the request: {words}"))
+        return _Fault(ModelError(f"model endpoint {where} refused the request: {words}"), words=words)
 
-    def _stream_options_refused(self, fault: _Fault) -> bool:
-        """Old servers reject `stream_options`: stop sending it and try again at once."""
-        if self.stream and self._stream_usage and not fault.retryable and "stream_options" in fault.error.message:
+    def _mend(self, fault: _Fault, call: _Call) -> bool:
+        """Re-send at once with a mended request when the server refused a part of it:
+        `stream_options` (old servers), the cap's field name, or a cap too large."""
+        words = fault.words
+        if fault.retryable or not words or call.mends >= MAX_MENDS:
+            return False
+        if self.stream and self._stream_usage and "stream_options" in words:
             self._stream_usage = False
             log.info("endpoint %s refuses stream_options; streaming without usage", self.shown_url)
-            return True
-        return False
+        elif call.cap and field_refused(words, self._cap_field):
+            self._cap_field = other_field(self._cap_field)
+            log.info("endpoint %s wants the output cap as %s", self.shown_url, self._cap_field)
+        elif call.cap and (smaller := smaller_cap(words, self._cap_field, call.cap)):
+            call.cap, keep = smaller
+            if keep:
+                self.max_output_tokens = call.cap
+            log.info("endpoint %s takes at most %d output tokens here", self.shown_url, call.cap)
+        else:
+            return False
+        call.mends += 1
+        return True
 
     def _auth_error(self, status: int) -> ModelUnavailableError:
         return ModelUnavailableError(
@@ -320,7 +474,7 @@ class OpenAIModel:
             words = body.get("message") or body.get("error") or json.dumps(body)
         else:
             words = body if isinstance(body, str) and body else getattr(exc, "message", str(exc))
-        return self._scrub(str(words)).strip()[:500] or "(no message)"
+        return self._scrub(_plain(str(words))).strip()[:500] or "(no message)"
 
     def _scrub(self, text: str) -> str:
         if len(self._secret) >= 4:
@@ -336,6 +490,20 @@ class OpenAIModel:
             return min(max(retry_after, 0.0), self.retry_after_cap)
         delay = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + random.random() / 2)
+
+
+_TAG = re.compile(r"<[^>]+>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _plain(words: str) -> str:
+    """An HTML error page (a proxy's 502, a gateway's login page) as a short line."""
+    head = words.lstrip()[:300].lower()
+    if not (head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head):
+        return words
+    title = _TITLE.search(words)
+    text = title.group(1) if title else _TAG.sub(" ", words)
+    return " ".join(text.split())[:200] + " (an HTML page, not an API reply: a proxy or gateway answered)"
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

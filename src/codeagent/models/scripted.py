@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
-from codeagent.errors import ModelError
+from codeagent.errors import DeadlineReached, ModelError
 from codeagent.models.base import Message, ModelReply, ToolCall, ToolSpec, Usage
 
 Step = Any
@@ -36,8 +37,14 @@ class ScriptedModel:
         self.calls: list[dict[str, Any]] = []
         self._next = 0
 
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, on_delta=None) -> ModelReply:
-        self.calls.append({"messages": copy.deepcopy(messages), "tools": [t.name for t in tools]})
+    def complete(self, messages: list[Message], tools: list[ToolSpec], *, on_delta=None,
+                 deadline: float | None = None) -> ModelReply:
+        """The next scripted turn. A `deadline` already past raises DeadlineReached (as a
+        real model's cancelled call would) without using a step."""
+        self.calls.append({"messages": copy.deepcopy(messages), "tools": [t.name for t in tools],
+                           "deadline": deadline})
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineReached("the deadline passed before the scripted model was called")
         if self._next >= len(self.steps):
             raise ModelError(f"scripted model has no step {self._next + 1} (script has {len(self.steps)})")
         step = self.steps[self._next]

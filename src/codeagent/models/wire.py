@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import openai
 
-from codeagent.models.base import Message
+from codeagent.models.base import DeltaCallback, Message, ToolCall
 
 
 def to_wire(message: Message) -> dict[str, Any]:
@@ -44,12 +44,14 @@ def json_object(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
-def merge_call_delta(slots: dict[int, dict[str, str]], call: Mapping[str, Any]) -> None:
-    """Fold one streamed tool-call delta into its slot, keyed by index."""
+def merge_call_delta(slots: dict[int, dict[str, Any]], call: Mapping[str, Any]) -> None:
+    """Fold one streamed tool-call delta into its slot, keyed by index. Argument pieces
+    are kept in a list and joined once (`call_arguments`): adding each piece to a string
+    would copy the whole text per piece, quadratic in a long write_file."""
     index = call.get("index")
     if index is None:  # servers that omit the index: a new id opens a new call
         index = len(slots) if (call.get("id") or not slots) else max(slots)
-    slot = slots.setdefault(index, {"id": "", "name": "", "arguments": ""})
+    slot = slots.setdefault(index, {"id": "", "name": "", "pieces": []})
     if call.get("id"):
         slot["id"] = call["id"]
     function = call.get("function")
@@ -57,4 +59,46 @@ def merge_call_delta(slots: dict[int, dict[str, str]], call: Mapping[str, Any]) 
         if function.get("name"):
             slot["name"] = function["name"]
         if function.get("arguments"):
-            slot["arguments"] += raw_arguments(function["arguments"])
+            slot["pieces"].append(raw_arguments(function["arguments"]))
+
+
+def call_arguments(slot: Mapping[str, Any]) -> str:
+    """The whole argument text of a slot filled by `merge_call_delta`."""
+    return "".join(slot["pieces"])
+
+
+class Assembly:
+    """A streamed reply folded together chunk by chunk. What has arrived stays usable
+    when the stream is cut short."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.slots: dict[int, dict[str, Any]] = {}
+        self.finish: str | None = None
+        self.usage: Mapping[str, Any] | None = None
+        self.events = 0
+
+    def add(self, chunk: Any, on_delta: DeltaCallback | None) -> None:
+        chunk = json_object(chunk, "stream chunk")
+        self.events += 1
+        self.usage = chunk.get("usage") or self.usage
+        for choice in chunk.get("choices") or []:
+            choice = json_object(choice, "choice")
+            delta = json_object(choice.get("delta") or {}, "delta")
+            if delta.get("content"):
+                self.text.append(delta["content"])
+                if on_delta is not None:
+                    on_delta(delta["content"])
+            for call in delta.get("tool_calls") or []:
+                merge_call_delta(self.slots, json_object(call, "tool call"))
+            self.finish = choice.get("finish_reason") or self.finish
+
+    @property
+    def started(self) -> bool:
+        """Some text or a tool call has arrived."""
+        return bool(self.text or self.slots)
+
+    def message(self) -> Message:
+        calls = [ToolCall(id=slot["id"] or f"call_{i}", name=slot["name"], arguments=call_arguments(slot))
+                 for i, slot in sorted(self.slots.items())]
+        return Message("assistant", "".join(self.text) or None, tool_calls=calls)
