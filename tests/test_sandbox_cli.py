@@ -80,7 +80,7 @@ def test_exec_bad_profile_is_a_usage_error(make_repo, tmp_path):
 def test_doctor_reports_everything_with_key_redacted(make_repo):
     repo = make_repo({"pyproject.toml": "[tool.pytest.ini_options]\n", "tests/test_x.py": "def test_x(): pass\n"})
     env = {**os.environ, "OPENAI_API_KEY": "sk-doctor-secret-1234", "CODEAGENT_MODEL": "gpt-test"}
-    done = codeagent("doctor", "--json", cwd=repo, env=env)
+    done = codeagent("doctor", "--json", "--offline", cwd=repo, env=env)
     checks = {c["name"]: c for c in map(json.loads, done.stdout.splitlines())}
     assert {"bubblewrap", "user namespaces", "limits", "git", "model", "test command"} <= set(checks)
     assert "sk-doctor-secret-1234" not in done.stdout and "****1234" in checks["model"]["detail"]

@@ -21,12 +21,14 @@ class Planner:
         self.bus = bus
         self.repo = repo
 
-    def plan(self, instruction: str, tried: str = "", revision: int = 0) -> tuple[Plan, Usage]:
+    def plan(self, instruction: str, tried: str = "", revision: int = 0, *,
+             deadline: float | None = None) -> tuple[Plan, Usage]:
         """Ask for a plan. A reply without a usable `update_plan` call gives a one-step
-        plan (the instruction itself) and a warning, never a failure."""
+        plan (the instruction itself) and a warning, never a failure. `deadline` (a
+        `time.monotonic()` instant) is passed to the model: past it, DeadlineReached."""
         messages = [Message("system", self.system_prompt),
                     Message("user", render("plan.md.j2", self.repo, instruction=instruction, tried=tried))]
-        reply = self.model.complete(messages, tool_specs(["update_plan"]))
+        reply = self.model.complete(messages, tool_specs(["update_plan"]), deadline=deadline)
         calls = reply.message.tool_calls or extract_tool_calls(reply.message.content or "")
         for call in calls:
             resolved = resolve_call(call.name, call.arguments)

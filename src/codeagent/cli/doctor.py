@@ -1,7 +1,9 @@
 """`codeagent doctor`: what this machine and repository offer codeagent: bubblewrap
 and its version, user namespaces, how limits are enforced, git, the model
-configuration (keys redacted) and the test command. Exit code 4 when the configured
-sandbox cannot run, otherwise 0 (warnings included).
+configuration (keys redacted), what the model server says it is (kind, model ids,
+context window; `--offline` skips asking it) and the test command. Exit code 4 when the
+configured sandbox cannot run, 3 when the configured model endpoint cannot be reached
+or refuses the key, otherwise 0 (warnings included).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from codeagent.cli.output import emit_json, stdout_console
 from codeagent.config import LoadedSettings, load_settings, redact
-from codeagent.errors import EXIT_SANDBOX
+from codeagent.errors import EXIT_MODEL, EXIT_SANDBOX, ModelUnavailableError
 from codeagent.gitutil import find_repo_root
 
 
@@ -27,6 +30,7 @@ class Check:
     status: str  # ok | warn | fail
     detail: str
     kind: str = "doctor_check"
+    server: dict[str, Any] | None = None  # the server check: what the endpoint said it is
 
 
 def check_bwrap() -> list[Check]:
@@ -79,6 +83,32 @@ def check_model(loaded: LoadedSettings) -> Check:
     return Check("model", status, f"{s.model} ({src.get('model')}) at {endpoint}; {key}")
 
 
+def check_server(loaded: LoadedSettings) -> Check | None:
+    """Ask the endpoint what it is (GET /models, llama.cpp's /props). None when there is
+    no endpoint to ask (no base URL and no key)."""
+    from codeagent.models.openai_compat import OpenAIModel
+
+    s = loaded.settings
+    if not s.base_url and not s.api_key:
+        return None
+    model = OpenAIModel(s.model or "?", base_url=s.base_url, api_key=s.api_key, timeout=10.0, max_retries=0,
+                        context_window=s.context_window, learn_context_window=True)
+    try:
+        info = model.describe()
+    except ModelUnavailableError as exc:
+        return Check("server", "fail", exc.message)
+    finally:
+        model.close()
+    used = min(s.context_window, info.context_window or s.context_window)
+    detail = f"{model.shown_url}: {info.describe()}; runs use a window of {used:,} tokens"
+    status = "ok"
+    if s.model and info.model_ids and s.model not in info.model_ids and info.kind in ("vLLM", "Ollama", "OpenAI"):
+        status, detail = "warn", f"{detail}; the configured model {s.model!r} is not among those served"
+    data = {"url": model.shown_url, "kind": info.kind, "model_ids": info.model_ids,
+            "context_window": info.context_window, "context_source": info.context_source or None}
+    return Check("server", status, detail, server=data)
+
+
 def check_test_command(repo: Path | None, loaded: LoadedSettings) -> Check:
     if repo is None:
         return Check("test command", "warn", "not in a git repository")
@@ -113,17 +143,20 @@ def check_sandbox_setting(loaded: LoadedSettings, bwrap_ok: bool) -> Check:
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
-    def doctor(as_json: bool = typer.Option(False, "--json", help="One JSON object per check on stdout.")) -> None:
-        """Report what is available: sandbox, limits, git, model configuration, test command."""
+    def doctor(as_json: bool = typer.Option(False, "--json", help="One JSON object per check on stdout."),
+               offline: bool = typer.Option(False, "--offline", help="Do not ask the model endpoint.")) -> None:
+        """Report what is available: sandbox, limits, git, model configuration and server, test command."""
         repo = find_repo_root(Path.cwd())
         loaded = load_settings(repo)
         checks = check_bwrap()
         bwrap_ok = all(c.status == "ok" for c in checks)
         checks += [check_limits(), check_sandbox_setting(loaded, bwrap_ok), check_git(),
-                   check_model(loaded), check_test_command(repo, loaded)]
+                   check_model(loaded)]
+        server = None if offline else check_server(loaded)
+        checks += ([server] if server else []) + [check_test_command(repo, loaded)]
         if as_json:
             for check in checks:
-                emit_json(asdict(check))
+                emit_json({k: v for k, v in asdict(check).items() if v is not None})
         else:
             table = Table("check", "status", "detail")
             for check in checks:
@@ -132,3 +165,5 @@ def register(app: typer.Typer) -> None:
             stdout_console().print(table)
         if not bwrap_ok and loaded.settings.sandbox != "none":
             raise typer.Exit(EXIT_SANDBOX)
+        if server is not None and server.status == "fail":
+            raise typer.Exit(EXIT_MODEL)
