@@ -12,7 +12,8 @@ from openai_server import OpenAIServer, Raw, Turn, context_length_error, error, 
 
 from codeagent.errors import ContextLengthError, ModelError, ModelUnavailableError
 from codeagent.models.base import Message, ToolCall, ToolSpec
-from codeagent.models.openai_compat import OpenAIModel, _retry_after
+from codeagent.models.faults import retry_after as _retry_after
+from codeagent.models.openai_compat import OpenAIModel
 
 KEY = "sk-test-SECRETKEY0123456789abcdef"
 READ = ToolSpec("read_file", "Read a file.", {"type": "object", "properties": {"path": {"type": "string"}}})

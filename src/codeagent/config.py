@@ -64,8 +64,8 @@ class Settings(BaseModel):
                                        "(prompt processing: long prompts on a CPU are slow); then retried.")
     stream_idle_timeout: float = Field(60.0, gt=0, description="Seconds a streaming reply may go without data "
                                        "before it counts as stalled and is retried.")
-    max_output_tokens: int | None = Field(4096, ge=1, description="Cap on one reply's tokens (sent as max_tokens "
-                                          "or max_completion_tokens); empty sends none.")
+    max_output_tokens: int = Field(4096, ge=0, description="Cap on one reply's tokens (sent as max_tokens or "
+                                   "max_completion_tokens); 0 sends none.")
     max_retries: int = Field(4, ge=0, description="Retries on 429, 5xx, connection errors and timeouts.")
     stream: bool = Field(True, description="Stream model replies (drives the live view).")
     context_window: int = Field(128_000, ge=1024, description="The model's context window in tokens.")

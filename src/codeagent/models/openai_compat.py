@@ -32,11 +32,8 @@ a log line or an exception.
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -45,36 +42,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from codeagent.errors import CodeAgentError, ContextLengthError, DeadlineReached, ModelError, ModelUnavailableError
+from codeagent.errors import DeadlineReached
 from codeagent.models.base import DeltaCallback, Message, ModelReply, ToolCall, ToolSpec, Usage
+from codeagent.models.faults import Cut, Fault, Unfinished, auth_error, classify, scrub, unreachable
 from codeagent.models.outcap import field_for, field_refused, other_field, smaller_cap
 from codeagent.models.pricing import cost_of, find_price
 from codeagent.models.probe import ServerInfo, identify, kind_of, model_entries, server_root
-from codeagent.models.wire import Assembly, json_object, raw_arguments, to_wire
 from codeagent.models.watch import Watch
+from codeagent.models.wire import Assembly, json_object, raw_arguments, to_wire
 
 log = logging.getLogger("codeagent.models")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "no-key-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
-CONTEXT_PATTERNS = re.compile(
-    r"context[_ ]length|maximum context|context window|context size|exceed_context_size"
-    r"|prompt is too long|input is too long|too many tokens|exceeds the maximum number of tokens",
-    re.IGNORECASE,
-)
 RetryCallback = Callable[[int, float, str], None]  # (attempt, delay seconds, reason)
 MAX_MENDS = 3  # requests re-sent at once with a mended body, per call
-
-
-@dataclass
-class _Fault:
-    """A classified provider failure: retry it, or raise `error`. `words` are the
-    server's (for mending the request)."""
-
-    error: CodeAgentError
-    retryable: bool = False
-    retry_after: float | None = None
-    words: str = ""
 
 
 @dataclass
@@ -86,22 +68,6 @@ class _Call:
     cap: int | None
     attempt: int = 0
     mends: int = 0
-
-
-class _Cut(Exception):
-    """The watch cut the request: `reason` is first_token, idle or total."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _Unfinished(Exception):
-    """A stream ended without a finish_reason: the connection dropped (or it was no stream)."""
-
-    def __init__(self, events: int):
-        super().__init__(events)
-        self.events = events
 
 
 class OpenAIModel:
@@ -206,7 +172,7 @@ class OpenAIModel:
             except DeadlineReached:
                 raise
             except Exception as exc:  # classified below; anything unknown is re-raised
-                fault = self._classify(exc)
+                fault = classify(self, exc)
                 if fault is None:
                     raise
             if self._mend(fault, call):
@@ -266,9 +232,9 @@ class OpenAIModel:
             return self._client.get(path, cast_to=object, options={"timeout": min(self.timeout, 10.0)})
         except openai.APIStatusError as exc:
             if exc.status_code in (401, 403):
-                raise self._auth_error(exc.status_code) from None
+                raise auth_error(self.shown_url, exc.status_code) from None
         except openai.APIConnectionError as exc:
-            raise self._unreachable(exc) from None
+            raise unreachable(self, exc) from None
         except (openai.OpenAIError, ValueError):
             pass  # it answered, if oddly: the first real call will say more
         return None
@@ -308,7 +274,7 @@ class OpenAIModel:
                         watch.data()
                         assembly.add(chunk, on_delta)
                 except openai.APIConnectionError as exc:
-                    raise _Unfinished(assembly.events) from exc
+                    raise Unfinished(assembly.events) from exc
                 finally:
                     chunks.close()
         except Exception as exc:
@@ -318,7 +284,7 @@ class OpenAIModel:
         finally:
             self._local.watch = None
         if assembly.finish is None:
-            raise _Unfinished(assembly.events)
+            raise Unfinished(assembly.events)
         return self._reply(assembly)
 
     def _after_cut(self, reason: str, assembly: Assembly, exc: Exception) -> ModelReply:
@@ -329,7 +295,7 @@ class OpenAIModel:
         if reason == "total" and assembly.started:
             log.warning("model reply cut off after request_timeout %gs; handing back what arrived", self.timeout)
             return self._reply(assembly, finish="length")
-        raise _Cut(reason) from exc
+        raise Cut(reason) from exc
 
     def _http_timeout(self, call: _Call) -> openai.Timeout:
         """The HTTP library's own limits: connecting ends with the call (or deadline); its
@@ -376,59 +342,11 @@ class OpenAIModel:
         return usage
 
     # -- faults ------------------------------------------------------------------------
-    def _classify(self, exc: Exception) -> _Fault | None:
-        """Our fault for a provider failure, or None for an exception that is not one."""
-        if isinstance(exc, _Cut):
-            return self._cut_fault(exc.reason)
-        if isinstance(exc, _Unfinished):
-            what = "broke off before the reply was complete" if exc.events else "held no stream events"
-            return _Fault(ModelError(f"the stream from {self.shown_url} {what}"), True)
-        if isinstance(exc, openai.APITimeoutError):
-            return _Fault(ModelError(f"model request to {self.shown_url} timed out"), True)
-        if isinstance(exc, openai.APIConnectionError):
-            return _Fault(self._unreachable(exc), True)
-        if isinstance(exc, openai.APIStatusError):
-            return self._status_fault(exc)
-        if isinstance(exc, openai.APIError):  # an error event inside a stream
-            words = self._server_words(exc)
-            if CONTEXT_PATTERNS.search(words):
-                return _Fault(self._context_error(words), words=words)
-            return _Fault(ModelError(f"model stream from {self.shown_url} failed: {words}"), True)
-        if isinstance(exc, (json.JSONDecodeError, openai.OpenAIError)):
-            return _Fault(ModelError(f"malformed reply from {self.shown_url}: {self._scrub(str(exc))[:200]}"), True)
-        return None
+    def scrub(self, text: str) -> str:
+        """`text` safe to show: the API key removed."""
+        return scrub(self._secret, text)
 
-    def _cut_fault(self, reason: str) -> _Fault:
-        if reason == "first_token":
-            return _Fault(ModelError(f"no reply from {self.shown_url} within {self.first_token_timeout:g}s "
-                                     "(first_token_timeout)"), True)
-        if reason == "idle":
-            return _Fault(ModelError(f"the stream from {self.shown_url} stalled: no data for "
-                                     f"{self.idle_timeout:g}s (stream_idle_timeout)"), True)
-        return _Fault(ModelError(f"the model call to {self.shown_url} took longer than {self.timeout:g}s "
-                                 "(request_timeout)"))
-
-    def _status_fault(self, exc: Any) -> _Fault:
-        status, words = exc.status_code, self._server_words(exc)
-        code = str(getattr(exc, "code", "") or "")
-        where = f"{self.shown_url} (HTTP {status})"
-        if status in (401, 403):
-            return _Fault(self._auth_error(status))
-        if status == 404:
-            return _Fault(ModelUnavailableError(
-                f"model {self.name!r} not found at {where}: {words}",
-                hint="check the model name (--model) and that the base URL ends in /v1 where the server needs it",
-            ))
-        if status == 429 and code == "insufficient_quota":
-            return _Fault(ModelUnavailableError(f"the account's quota is used up at {where}: {words}"))
-        if status in (400, 413, 422) and (code == "context_length_exceeded" or CONTEXT_PATTERNS.search(words)):
-            return _Fault(self._context_error(words), words=words)
-        if status in (408, 409, 429) or status >= 500:
-            retry_after = _retry_after(exc.response.headers) if status in (429, 503) else None
-            return _Fault(ModelError(f"model endpoint {where}: {words}"), True, retry_after)
-        return _Fault(ModelError(f"model endpoint {where} refused the request: {words}"), words=words)
-
-    def _mend(self, fault: _Fault, call: _Call) -> bool:
+    def _mend(self, fault: Fault, call: _Call) -> bool:
         """Re-send at once with a mended request when the server refused a part of it:
         `stream_options` (old servers), the cap's field name, or a cap too large."""
         words = fault.words
@@ -450,77 +368,8 @@ class OpenAIModel:
         call.mends += 1
         return True
 
-    def _auth_error(self, status: int) -> ModelUnavailableError:
-        return ModelUnavailableError(
-            f"{self.shown_url} refused the API key (HTTP {status})",
-            hint="set OPENAI_API_KEY (or api_key in the user config file) to a valid key for this endpoint",
-        )
-
-    def _unreachable(self, exc: Exception) -> ModelUnavailableError:
-        cause = exc.__cause__ or exc.__context__
-        detail = f": {self._scrub(str(cause))[:200]}" if cause else ""
-        return ModelUnavailableError(
-            f"cannot reach the model endpoint {self.shown_url}{detail}",
-            hint="is the server running? set the endpoint with --base-url or OPENAI_BASE_URL",
-        )
-
-    def _context_error(self, words: str) -> ContextLengthError:
-        return ContextLengthError(f"the prompt exceeds the context window of {self.name!r}: {words}")
-
-    def _server_words(self, exc: Any) -> str:
-        """What the server said, scrubbed of the key and kept short."""
-        body = getattr(exc, "body", None)
-        if isinstance(body, Mapping):
-            words = body.get("message") or body.get("error") or json.dumps(body)
-        else:
-            words = body if isinstance(body, str) and body else getattr(exc, "message", str(exc))
-        return self._scrub(_plain(str(words))).strip()[:500] or "(no message)"
-
-    def _scrub(self, text: str) -> str:
-        if len(self._secret) >= 4:
-            text = text.replace(self._secret, "****")
-            # providers echo a key shortened as sk-abc...wxyz; drop any long piece of it
-            for piece in re.findall(r"[A-Za-z0-9_\-]{8,}", text):
-                if piece in self._secret:
-                    text = text.replace(piece, "****")
-        return text
-
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_cap)
         delay = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + random.random() / 2)
-
-
-_TAG = re.compile(r"<[^>]+>")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-def _plain(words: str) -> str:
-    """An HTML error page (a proxy's 502, a gateway's login page) as a short line."""
-    head = words.lstrip()[:300].lower()
-    if not (head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head):
-        return words
-    title = _TITLE.search(words)
-    text = title.group(1) if title else _TAG.sub(" ", words)
-    return " ".join(text.split())[:200] + " (an HTML page, not an API reply: a proxy or gateway answered)"
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds asked for by retry-after-ms or Retry-After (seconds or an HTTP date)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return float(value) / scale
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-    return None

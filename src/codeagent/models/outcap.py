@@ -19,8 +19,8 @@ OLD_FIELD = "max_tokens"
 MIN_ROOM = 256  # fewer tokens than this left for the reply: the prompt is the problem
 
 _REASONING = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)", re.IGNORECASE)
-_REFUSED = re.compile(r"unsupported|not supported|unrecognized|unknown|not permitted|not allowed|extra (?:inputs|fields)"
-                      r"|instead|invalid (?:field|param|argument)|unexpected", re.IGNORECASE)
+_REFUSED = re.compile(r"unsupported|not supported|unrecognized|unknown|not permitted|not allowed"
+                      r"|extra (?:inputs|fields)|instead|invalid (?:field|param|argument)|unexpected", re.IGNORECASE)
 _AT_MOST = re.compile(r"(?:at most|less than or equal to|<=)\s*`?(\d+)`?(?:\s+(?:completion|output))?", re.IGNORECASE)
 _LIMIT = re.compile(r"maximum context length is (\d+)", re.IGNORECASE)
 _USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) tokens? (?:in|from) the (?:input|prompt)",
