@@ -124,3 +124,14 @@ def test_deadline_in_time_changes_nothing(openai_server):
     assert model.complete(HI, [], deadline=time.monotonic() + 30).message.content == "ok"
     scripted = ScriptedModel(["hi"])
     assert scripted.complete(HI, [], deadline=time.monotonic() + 30).message.content == "hi"
+
+
+@pytest.mark.parametrize("turn", [Turn(text="x" * 200, chunk_size=1, chunk_delay=0.05), Turn(text="late", delay=10.0)])
+def test_deadline_cuts_a_call_after_another_request_on_the_same_model(openai_server, turn):
+    openai_server.push(turn)
+    model = make(openai_server)
+    model.check()  # GET /models leaves a kept-alive connection a chat request could reuse
+    started = time.monotonic()
+    with pytest.raises(DeadlineReached):
+        model.complete(HI, [], deadline=started + 1.0)
+    assert time.monotonic() - started < 2.0

@@ -120,17 +120,23 @@ class OpenAIModel:
 
     def _make_client(self) -> openai.OpenAI:
         # the SDK's own retries are off: ours below are bounded, logged and classified
-        http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request]})
+        http = openai.DefaultHttpxClient(event_hooks={"request": [self._on_request], "response": [self._on_response]})
         return openai.OpenAI(api_key=self._secret or PLACEHOLDER_KEY, base_url=self.base_url,
                              timeout=self.timeout, max_retries=0, http_client=http)
 
     def _on_request(self, request: Any) -> None:
-        """A chat request under watch: its socket is reported to the watch (so a limit can
-        cut it), and it gets a connection of its own (so the cut hits only this request)."""
+        """Every request gets a connection of its own (`Connection: close`), so a chat
+        request never reuses one whose socket its watch has not seen, and a cut hits only
+        that request; a watched request reports its new socket to the watch."""
+        request.headers["Connection"] = "close"
         watch = getattr(self._local, "watch", None)
         if watch is not None:
             request.extensions["trace"] = watch.trace
-            request.headers["Connection"] = "close"
+
+    def _on_response(self, response: Any) -> None:
+        watch = getattr(self._local, "watch", None)
+        if watch is not None:
+            watch.adopt(response.extensions.get("network_stream"))
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self.name!r}, base_url={self.shown_url!r})"

@@ -10,6 +10,7 @@ through the HTTP library's `trace` extension (the connect and TLS events) and, e
     first_token  no data yet, this long after the request went out (prompt processing)
     idle         no data for this long since the last data (a stalled stream)
 
+(A response's own `network_stream` is adopted too, as a second way to the socket.)
 The first that passes is kept in `reason`, the socket is shut down, and the request
 fails within about one tick; the caller reads `reason` to decide what the failure
 means. `first_token` and `idle` apply only where data is expected bit by bit (a
@@ -43,10 +44,12 @@ class Watch:
 
     # -- fed by the request ------------------------------------------------------------
     def trace(self, name: str, info: dict[str, Any]) -> None:
-        """The `trace` request extension: keeps the connection's socket."""
-        if name not in SOCKET_EVENTS:
-            return
-        stream = info.get("return_value")
+        """The `trace` request extension: keeps the new connection's socket."""
+        if name in SOCKET_EVENTS:
+            self.adopt(info.get("return_value"))
+
+    def adopt(self, stream: Any) -> None:
+        """Keep the socket of a network stream (the HTTP library's) to cut it later."""
         sock = stream.get_extra_info("socket") if stream is not None else None
         if sock is None:
             return
