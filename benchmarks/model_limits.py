@@ -89,7 +89,8 @@ def main() -> None:
                         ("waiting for first token", Turn(text="late", first_delay=30)),
                         ("streaming", Turn(text="x" * 2000, chunk_size=1, chunk_delay=0.01))):
         print(f"  {label:26s} {med(cancel_latency(turn) for _ in range(runs)) * 1000:7.0f} ms")
-    print(f"stall cut + retry answered, after the idle timeout: {med(stall_detection() for _ in range(runs)) * 1000:.0f} ms")
+    stall = med(stall_detection() for _ in range(runs))
+    print(f"stall cut + retry answered, after the idle timeout: {stall * 1000:.0f} ms")
     for chunk in (16, 64, 512):
         results = [long_reply(chunk) for _ in range(runs)]
         print(f"200 KB tool call in {chunk:3d}-char pieces: wall {med(r[0] for r in results):.2f} s, "
