@@ -78,12 +78,12 @@ def classify(model: "OpenAIModel", exc: Exception) -> Fault | None:
 def _cut_fault(model: "OpenAIModel", reason: str) -> Fault:
     if reason == "first_token":
         return Fault(ModelError(f"no reply from {model.shown_url} within {model.first_token_timeout:g}s "
-                                 "(first_token_timeout)"), True)
+                                "(first_token_timeout)"), True)
     if reason == "idle":
         return Fault(ModelError(f"the stream from {model.shown_url} stalled: no data for "
-                                 f"{model.idle_timeout:g}s (stream_idle_timeout)"), True)
+                                f"{model.idle_timeout:g}s (stream_idle_timeout)"), True)
     return Fault(ModelError(f"the model call to {model.shown_url} took longer than {model.timeout:g}s "
-                             "(request_timeout)"))
+                            "(request_timeout)"))
 
 
 def _status_fault(model: "OpenAIModel", exc: Any) -> Fault:
