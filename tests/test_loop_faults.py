@@ -191,3 +191,14 @@ def test_a_crash_outside_the_tools_ends_the_run_as_error_and_releases_everything
     assert git(repo, "worktree", "list").count("\n") == 1
     assert "KeyError" in [e for e in events if e.kind == "warning"][-1].data["traceback"]
     assert events[-1].kind == "final" and events[-1].data["status"] == "error"
+
+
+def test_max_time_is_enforced_during_a_model_call(make_repo):
+    """A reply that streams slowly past --max-time is cut off at the deadline: the run
+    ends budget:time promptly, not after the call or its retries."""
+    slow = Turn(text="thinking " * 200, chunk_size=4, chunk_delay=0.05)  # about 20 s of steady streaming
+    result, events, before, repo = solve(make_repo, [PLAN, slow, FIX, FINISH], extra={"max_time": 8})
+    assert (result.status, result.reason, result.exit_code) == ("not_done", "budget:time", 1)
+    took = events[-1].ts - events[0].ts  # session start to final event
+    assert took < 8 + 4, took  # the deadline and the wrap-up, not the 20 s reply
+    assert (repo / "calc.py").read_text() == before

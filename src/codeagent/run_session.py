@@ -24,7 +24,7 @@ from codeagent.agent.tools import ToolBox
 from codeagent.config import SECRET_KEYS
 from codeagent.context import ContextEngine, count_tokens, load_project_instructions
 from codeagent.edits import EditEngine
-from codeagent.errors import ConfigError, ModelError, NotAGitRepoError
+from codeagent.errors import ConfigError, DeadlineReached, ModelError, NotAGitRepoError
 from codeagent.events import EventBus
 from codeagent.gitutil import find_repo_root
 from codeagent.models.base import Usage
@@ -259,7 +259,10 @@ class RunSession:
         if stop:
             return LoopOutcome(False, *stop)
         try:
-            return Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction)
+            return Planner(self.model, system, self.bus, self.repo).plan(self.request.instruction,
+                                                                         deadline=budget.deadline())
+        except DeadlineReached:
+            return LoopOutcome(False, "budget:time", Budget.time_message(budget.max_time))
         except ModelError as exc:
             return LoopOutcome(False, "model_error", str(exc))
 
@@ -274,7 +277,8 @@ class RunSession:
         if budget.exceeded(self.counters.usage, self.counters.steps):
             return None
         try:
-            plan, usage = planner.plan(self.request.instruction, tried=tried, revision=self.state.plan.revision + 1)
+            plan, usage = planner.plan(self.request.instruction, tried=tried, revision=self.state.plan.revision + 1,
+                                       deadline=budget.deadline())
         except Exception:
             return None
         self.counters.steps += 1

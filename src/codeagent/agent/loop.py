@@ -25,7 +25,7 @@ from codeagent.agent.textcalls import extract_tool_calls
 from codeagent.agent.tools import Observation, ToolBox
 from codeagent.agent.validate import APPLY_PATCH, resolve_call
 from codeagent.edits import EditFormatError, parse_edits
-from codeagent.errors import ContextLengthError, ModelError
+from codeagent.errors import ContextLengthError, DeadlineReached, ModelError
 from codeagent.events import EventBus
 from codeagent.models.base import Message, Model, ModelReply, ToolCall, Usage
 from codeagent.plan import Plan
@@ -109,8 +109,11 @@ class Agent:
         for _ in range(3):
             self.bus.emit("model_call", step=self.counters.steps + 1, prompt_tokens=self.conv.tokens())
             try:
-                reply = self.model.complete(self.conv.messages(), TOOLS, on_delta=self.bus.delta)
+                reply = self.model.complete(self.conv.messages(), TOOLS, on_delta=self.bus.delta,
+                                            deadline=self.budget.deadline())
                 break
+            except DeadlineReached:
+                return LoopOutcome(False, "budget:time", Budget.time_message(self.budget.max_time))
             except ContextLengthError:
                 if not self.conv.compact(self.state, force=True):
                     return LoopOutcome(False, "model_error", "context window exceeded and nothing left to compact")
