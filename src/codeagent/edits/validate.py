@@ -37,10 +37,15 @@ def language_of(path: str) -> str | None:
     return language_for_path(path)
 
 
+def parser_for(path: str):
+    """A tree-sitter parser for `path`'s language, or None when no grammar is installed."""
+    language = language_for_path(path)
+    return _parser(*GRAMMARS[language]) if language else None
+
+
 def problems(path: str, text: str) -> list[tuple[str, str, int, int]] | None:
     """(kind, text, row, column) for every error node, or None when the language has no grammar."""
-    language = language_for_path(path)
-    parser = _parser(*GRAMMARS[language]) if language else None
+    parser = parser_for(path)
     if parser is None:
         return None
     root = parser.parse(text.encode("utf-8")).root_node
