@@ -9,10 +9,11 @@ temporary git copy of each project:
 disk must stay exactly the same. (b) edit_file with one real function or method as
 `old` (found with `ast` for Python, tree-sitter for the other grammars, else a block of
 3-12 lines) and a changed `new`: a local variable renamed (Python), or a line inserted
-before the function's last line (`# ... checked by the write-back benchmark`, itself a
-prose ellipsis). Functions and blocks holding `...` or `…` are preferred, so doctest
-continuation lines, Ellipsis bodies, `x[..., 0]`, `Callable[..., T]`, JS spread and
-prose ellipses are what gets edited wherever a file has them. "wrong" means the engine
+near the function's end, not after a `\\` continuation (`# ... checked by the
+write-back benchmark`, itself a prose ellipsis). Functions and blocks holding `...` or
+`…` are preferred, so doctest continuation lines, Ellipsis bodies, `x[..., 0]`,
+`Callable[..., T]`, JS spread and prose ellipses are what gets edited wherever a file
+has them. "wrong" means the engine
 reported success with other bytes than expected, or changed any other file (checked
 with `git status` at the end). Binary and oversized files must get a clear refusal
 (not text / over the limit), never an elision refusal. The sdists are fetched with
@@ -114,7 +115,9 @@ def blocks(lines: list[str], rng: random.Random) -> list[tuple[int, int]]:
 def make_change(rel: str, text: str, rng: random.Random) -> Change | None:
     lines = text.split("\n")[:-1]
     candidates = [s for s in spans(rel, text) if s[1] - s[0] >= 2] or blocks(lines, rng)
-    unique = [(a, b) for a, b in candidates if text.count(_join(lines[a:b])) == 1 and len(lines[a:b]) >= 2]
+    stripped = "\n" + _join(line.strip() for line in lines)
+    unique = [(a, b) for a, b in candidates  # once, also ignoring indentation (a model would add context)
+              if b - a >= 2 and stripped.count("\n" + _join(line.strip() for line in lines[a:b])) == 1]
     with_dots = [s for s in unique if any(e in line for line in lines[s[0]:s[1]] for e in ELLIPSIS)]
     if not unique:
         return None
@@ -124,11 +127,14 @@ def make_change(rel: str, text: str, rng: random.Random) -> Change | None:
     kind = "rename"
     if new_lines is None:
         kind = "insert"
-        last = old_lines[-1]
-        indent = last[: len(last) - len(last.lstrip())] or _indent(old_lines)
+        at = next((k for k in range(len(old_lines) - 1, 0, -1) if not old_lines[k - 1].endswith("\\")), None)
+        if at is None:
+            return None  # every line continues the one before: no place for a line of its own
+        line = old_lines[at]
+        indent = line[: len(line) - len(line.lstrip())] or _indent(old_lines)
         leader = LEADERS.get(Path(rel).suffix, "")
         closer = " */" if leader == "/* " else ""
-        new_lines = old_lines[:-1] + [indent + leader + NOTE + closer, last]
+        new_lines = old_lines[:at] + [indent + leader + NOTE + closer] + old_lines[at:]
     expected = _join(lines[:first] + new_lines + lines[end:])
     return Change(_join(old_lines), _join(new_lines), expected, kind, bool(with_dots))
 
@@ -143,7 +149,7 @@ def _rename(rel: str, old_lines: list[str], rng: random.Random) -> list[str] | N
     if not names:
         return None
     name = rng.choice(names)
-    word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?![\'\"])")  # not a string prefix (f"...")
     return [word.sub(name + "_wb", line) for line in old_lines]
 
 
@@ -152,7 +158,7 @@ def _indent(lines: list[str]) -> str:
     return min(heads, key=len) if heads else ""
 
 
-def _join(lines: list[str]) -> str:
+def _join(lines) -> str:
     return "".join(line + "\n" for line in lines)
 
 
