@@ -36,7 +36,7 @@ from pathlib import Path
 
 from codeagent.edits import EditEngine
 from codeagent.edits import textfile
-from codeagent.edits.validate import parser_for
+from codeagent.edits.validate import parser_for, problems
 from sdists import unpacked
 
 PROJECTS = {"django": "5.2.8", "sympy": "1.13.3", "mypy": "1.13.0"}
@@ -70,6 +70,8 @@ class Figures:
     unclear: int = 0  # binary / oversized files refused with a message that does not say so
     ellipsis_files: int = 0
     ellipsis_edits: int = 0
+    broken: list = field(default_factory=list)  # files that already fail to parse with our grammars
+    broken_edits: Counter = field(default_factory=Counter)  # outcomes of the edits on those files
     samples: dict = field(default_factory=dict)  # (what) -> first messages
     stray: list = field(default_factory=list)  # files changed that no edit meant to change
 
@@ -209,7 +211,11 @@ def run_project(tree: Path, rng: random.Random, scratch: Path, limit: int | None
             continue
         figures.ellipsis_edits += change.ellipsis
         result = engine.edit(rel, change.old, change.new)
-        _tally(figures, "edit", result, path.read_bytes() == style.encode(change.expected), rel)
+        right = path.read_bytes() == style.encode(change.expected)
+        _tally(figures, "edit", result, right, rel)
+        if problems(rel, text):
+            figures.broken.append(rel)
+            figures.broken_edits["refused" if not result.ok else "correct" if right else "wrong"] += 1
         _restore(path, data)
     status = subprocess.run(["git", "status", "--porcelain", "-uall"], cwd=root, capture_output=True, text=True)
     figures.stray = status.stdout.splitlines()
@@ -238,6 +244,9 @@ def report(name: str, version: str, figures: Figures, seconds: float) -> None:
         print(f"  {label:<26} tried {tried[what]:>6,}  refused {o[(what, 'refused')]:>4}  "
               f"wrong {o[(what, 'wrong')]:>4}")
     print(f"  edits whose old holds '...': {figures.ellipsis_edits:,}; files changed by no edit: {len(figures.stray)}")
+    b = figures.broken_edits
+    print(f"  edits on files that already fail to parse with our grammars: {sum(b.values())} "
+          f"(refused {b['refused']}, wrong {b['wrong']}), e.g. {', '.join(figures.broken[:3]) or '-'}")
     for what, messages in sorted(figures.samples.items()):
         for message in messages:
             print(f"    [{what}] {message[:300]!r}")

@@ -179,3 +179,12 @@ def test_an_edit_inside_already_broken_lines_is_not_refused_for_their_error(tmp_
     assert result.ok, result.message
     result = engine.edit("m.py", "        z = 3\n", "        z = (3\n")  # a new error elsewhere still is
     assert not result.ok and "did not have, at line 8" in result.message
+
+
+def test_binary_and_oversized_files_get_their_own_reason_not_an_elision_refusal(tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"\x89PNG\x00\x00...data")
+    (tmp_path / "big.py").write_text("x = 1  # ...\n" * 200)
+    engine = EditEngine(tmp_path, max_file_bytes=1_000)
+    for name, reason in (("blob.bin", "not a text file"), ("big.py", "over the 1,000-byte limit")):
+        for result in (engine.write(name, "# ... rest unchanged\n"), engine.edit(name, "x = 1", "# ...")):
+            assert not result.ok and reason in result.message and "lost" not in result.message
