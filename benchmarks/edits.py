@@ -24,7 +24,6 @@ import argparse
 import difflib
 import random
 import re
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -33,8 +32,9 @@ from pathlib import Path
 
 from codeagent.edits import Edit, EditEngine, EditFormatError, parse_edits
 from codeagent.edits.validate import problems
+from sdists import unpacked
 
-DATA = Path(__file__).parent / ".data" / "django-5.2.8" / "django"
+DATA = unpacked("django", "5.2.8") / "django"
 WRONG_LOG = DATA.parent.parent / "edits-wrong.txt"
 FORMATS = ("edit_file", "search-replace", "unified", "patch")
 PERTURBATIONS = ("none", "reindented", "trailing-spaces", "crlf-text", "crlf-file", "elided-middle",
@@ -60,8 +60,6 @@ class Case:
 
 
 def source_files(limit_bytes: int = 120_000) -> list[Path]:
-    if not DATA.is_dir():
-        sys.exit(f"missing {DATA}; download it first (see this file's docstring)")
     return sorted(p for p in DATA.rglob("*.py") if 2_000 < p.stat().st_size < limit_bytes)
 
 

@@ -1,41 +1,20 @@
 """The elision layer: a line in `old` such as `...`, `# ...` or
-`// ... existing code ...` stands for unchanged lines of the file. Each run of real
-lines between markers must match in order, each run at its nearest place after the
-previous one; of spans ending at the same line the shortest is meant. `new` must carry
+`// ... existing code ...` (markers.py says which shapes count) stands for unchanged
+lines of the file. Each run of real lines between markers must match in order, each
+run at its nearest place after the previous one; of spans ending at the same line the shortest is meant. `new` must carry
 the same number of markers, and each marker in `new` is replaced by exactly the lines
 it stood for."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from codeagent.edits.lines import Lines
+from codeagent.edits.markers import is_marker
 from codeagent.edits.merge import merge_lines
 
 if TYPE_CHECKING:
     from codeagent.edits.matching import Match, Miss
-
-MARKER = re.compile(
-    r"^\s*(?:#|//|/\*|<!--|--|;|\*)?\s*(?:\.\.\.|…)"
-    r"(?:\s*[A-Za-z][\w ,'()-]*?)?\s*(?:\.\.\.|…)?\s*(?:\*/|-->)?\s*$"
-)
-
-
-def is_marker(line: str) -> bool:
-    return bool(MARKER.match(line))
-
-
-def placeholder(new: str, old: str = "") -> str | None:
-    """A line of `new` such as `# ... existing code ...` that `old` does not have: written
-    literally it would replace real code with a comment, so such edits are refused.
-    A bare `...` (Python's Ellipsis) is allowed."""
-    kept = {line.strip() for line in old.split("\n") if is_marker(line)}
-    for line in new.split("\n"):
-        stripped = line.strip()
-        if is_marker(line) and stripped not in ("...", "…") and stripped not in kept:
-            return stripped
-    return None
 
 
 def split_segments(lines: list[str]) -> list[list[str]]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from codeagent.edits import feedback, textfile
 from codeagent.edits.data import Edit, EditResult
-from codeagent.edits.elision import placeholder
 from codeagent.edits.errors import PathRefused
+from codeagent.edits.markers import lost_lines
 from codeagent.edits.matching import Miss, locate
 from codeagent.edits.paths import display_path, resolve_in_workspace
 
@@ -110,7 +110,7 @@ class Transaction:
             old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
         if old == new:
             return EditResult(True, staged.rel, f"No change to {staged.rel}: old and new are identical.", layer="none")
-        _refuse_placeholder(new, old, label)
+        _refuse_lost_lines(old, new, label, "new", "old")
         found = locate(text, old, new, replace_all=edit.replace_all, line_hint=edit.line_hint, anchor=edit.anchor)
         if isinstance(found, Miss):
             message = feedback.miss(label, staged.rel, found, text, old, from_tool=edit.source == "edit_file")
@@ -152,7 +152,7 @@ class Transaction:
     def _stage_write(self, index: int, edit: Edit, label: str) -> EditResult:
         staged = self.load(edit.path, label)
         if staged.text:
-            _refuse_placeholder(edit.new, "", label)
+            _refuse_lost_lines(staged.text, edit.new, label, "the new content", staged.rel)
         verb = "Created" if staged.text is None else "Wrote"
         staged.style = dataclasses.replace(staged.style, trailing_newline=True)
         content = edit.new.replace("\r\n", "\n") if staged.style.newline == "\r\n" else edit.new
@@ -214,12 +214,16 @@ def _diff(rel: str, before: str, after: str) -> str:
     return "".join(out)
 
 
-def _refuse_placeholder(new: str, old: str, label: str) -> None:
-    marker = placeholder(new, old)
-    if marker:
-        raise Refused(f"{label} was not applied: the new text contains {marker!r}, which would be written "
-                      "literally in place of real code. Write out the lines it stands for (or use the same "
-                      "marker in old, so it stands for the same unchanged lines).")
+def _refuse_lost_lines(old: str, new: str, label: str, new_name: str, old_name: str) -> None:
+    """Refuse when a marker such as `# ... rest unchanged` in `new` would replace lines of `old` (markers.py)."""
+    loss = lost_lines(old, new)
+    if loss is None:
+        return
+    advice = ("Write out those lines in new, or put the same marker line in old too: there it stands for the "
+              "same unchanged lines of the file." if old_name == "old" else
+              "write_file writes its content as it is: write out those lines in full, or change only the part "
+              "you mean with edit_file.")
+    raise Refused(f"{label} was not applied: {loss.describe(new_name, old_name)}. {advice} Nothing was changed.")
 
 
 def _strip_trailing(replacement: str, after: str) -> str:
