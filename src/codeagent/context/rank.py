@@ -36,7 +36,7 @@ from codeagent.context.text import IDENT, STOPWORDS, query_terms
 
 K1, B = 1.2, 0.75
 WEIGHTS = {"content": 1.0, "path": 0.45, "defines": 0.7, "literal": 1.0}
-EVIDENCE = {"trace": 1.2, "module": 0.8, "member": 0.9, "test": 0.4, "setting": 0.5}
+EVIDENCE = {"trace": 1.2, "module": 0.8, "member": 0.9, "test": 0.6, "setting": 0.8}
 GRAPH_WEIGHT = 0.3
 NON_CODE = 0.75  # docs, templates, data: they matter, but code usually changes first
 TEST_FILES = 0.35  # tests the report does not name: they quote its names and messages
@@ -70,7 +70,7 @@ class Scores:
     mentioned: set[str]  # lower-cased names the instruction mentions that some file defines
     literal_hits: dict[str, list[int]]
     notes: dict[int, list[str]] = field(default_factory=dict)  # file -> reasons from direct evidence
-    is_test: np.ndarray | None = None  # test files (named tests excluded: they rank as sources)
+    demoted: np.ndarray | None = None  # test files the report does not name
 
 
 def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
@@ -100,13 +100,13 @@ def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
     for name, weight in EVIDENCE.items():
         lexical += weight * parts[name]
     lexical[~corpus.is_code] *= NON_CODE
-    is_test = corpus.is_test & ~named_tests
-    lexical[is_test] *= TEST_FILES
+    demoted = corpus.is_test & ~named_tests
+    lexical[demoted] *= TEST_FILES
     lexical[corpus.is_peripheral & ~named_tests] *= PERIPHERAL
     graph = corpus.graph.pagerank(lexical**2 if lexical.any() else None)
     graph_norm = graph / graph.max() if graph.max() > 0 else graph
     final = lexical + GRAPH_WEIGHT * graph_norm if lexical.any() else graph_norm
-    return Scores(final, parts, graph, term_parts, mentioned, literal_hits, notes, is_test)
+    return Scores(final, parts, graph, term_parts, mentioned, literal_hits, notes, demoted)
 
 
 def _direct_evidence(corpus: Corpus, clues: Clues, parts: dict[str, np.ndarray], notes: dict[int, list[str]]) -> np.ndarray:
@@ -224,7 +224,7 @@ def ranked(corpus: Corpus, scores: Scores, top_k: int) -> list[RankedFile]:
     for i in best_first(scores.final)[:top_k].tolist():
         if scores.final[i] <= 0:
             break
-        role = "test" if scores.is_test is not None and scores.is_test[i] else "source"
+        role = "test" if corpus.is_test[i] else "source"
         out.append(RankedFile(corpus.paths[i], round(float(scores.final[i]), 4), _reasons(corpus, scores, i), role))
     return out
 
@@ -248,5 +248,5 @@ def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
         reasons.append("path matches")
     if len(corpus) and corpus.graph.in_refs[i]:
         reasons.append(f"used from {int(corpus.graph.in_refs[i])} places")
-    return reasons
+    return list(dict.fromkeys(reasons))
 

@@ -65,7 +65,7 @@ def trace_signal(corpus: Corpus, clues: Clues, notes: Notes) -> np.ndarray:
         docs = resolve_path(corpus, frame.path)
         if not docs:
             continue
-        weight = max(1.0 - 0.2 * order, 0.4) / len(docs)
+        weight = max(1.0 - 0.4 * order, 0.3) / len(docs)
         order += 1
         for i in docs:
             scores[i] = max(scores[i], weight)
@@ -143,10 +143,10 @@ def test_signal(corpus: Corpus, clues: Clues, notes: Notes) -> tuple[np.ndarray,
         definers = graph.definers(test)
         for i in definers[:6]:
             named[i] = True
-            scores[i] = max(scores[i], 0.5)
+            scores[i] = max(scores[i], 0.3)
             _note(notes, int(i), f"defines the test {test}")
             for j in _subjects(corpus, int(i)):
-                scores[j] = max(scores[j], 0.5)
+                scores[j] = max(scores[j], 1.0)
                 _note(notes, j, f"tested by {corpus.paths[i]}")
     return scores, named
 
@@ -170,9 +170,9 @@ def setting_signal(corpus: Corpus, clues: Clues, notes: Notes) -> np.ndarray:
         docs, _ = corpus.term_hits(stem(setting.lower()))
         if not len(docs) or len(docs) > max(20, n // 20):
             continue
-        weight = math.log(1 + n / len(docs)) / math.log(1 + n)
+        weight = min(1.0, 2 * math.log(1 + n / len(docs)) / math.log(1 + n))
         defined = set(corpus.graph.definers(setting).tolist())
         for i in docs.tolist():
-            scores[i] += weight * (1.0 if i in defined else 0.6)
+            scores[i] += weight * (1.0 if i in defined else 0.8)
             _note(notes, i, f"{'defines' if i in defined else 'uses'} {setting}")
     return np.minimum(scores, 1.0)
