@@ -201,7 +201,7 @@ def hits(ranked: list[str], gold: list[str]) -> dict[int, bool]:
     return {k: all(g in ranked[:k] for g in gold) for k in KS}
 
 
-def evaluate(instances: list[dict], show_misses: bool, available_only: bool = False) -> None:
+def evaluate(instances: list[dict], show_misses: bool, available_only: bool = False, save: Path | None = None) -> None:
     from codeagent.context import ContextEngine
 
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -238,10 +238,26 @@ def evaluate(instances: list[dict], show_misses: bool, available_only: bool = Fa
                 ours.append(hits(mine, gold))
                 base.append(hits(theirs, gold))
                 per_repo[repo].append((ours[-1], base[-1]))
+                if save is not None:
+                    with save.open("a") as out:
+                        out.write(json.dumps({"id": inst["instance_id"], "repo": repo, "release": release,
+                                              "ours": mine, "bm25": theirs, "gold": gold, "seconds": times[-1]}) + "\n")
                 if show_misses and not ours[-1][5]:
                     where = [mine.index(g) + 1 if g in mine else "-" for g in gold]
                     print(f"miss {inst['instance_id']:36} gold {gold} at {where}; top3 {mine[:3]}", file=sys.stderr)
     report(ours, base, per_repo, times, skipped, releases)
+
+
+def report_saved(files: list[Path]) -> None:
+    """The report over rows saved by earlier runs (--save), e.g. of disjoint --repo sets."""
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    rows = list({r["id"]: r for r in rows}.values())
+    ours = [hits(r["ours"], r["gold"]) for r in rows]
+    base = [hits(r["bm25"], r["gold"]) for r in rows]
+    per_repo: dict[str, list] = defaultdict(list)
+    for r, a, b in zip(rows, ours, base):
+        per_repo[r["repo"]].append((a, b))
+    report(ours, base, per_repo, [r["seconds"] for r in rows], Counter(), sorted({r["release"] for r in rows}))
 
 
 def _recall(rows: list[dict[int, bool]]) -> str:
@@ -268,15 +284,21 @@ def report(ours, base, per_repo, times, skipped, releases) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=Path, default=INSTANCES)
-    parser.add_argument("--repo", default="", help="only repositories whose name contains this")
+    parser.add_argument("--repo", default="", help="only repositories whose name contains one of these (comma-separated)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many instances (in file order)")
     parser.add_argument("--prepare-only", action="store_true", help="download and unpack the releases, then stop")
+    parser.add_argument("--save", type=Path, default=None, help="append each case's rankings to this JSONL file")
+    parser.add_argument("--report", type=Path, nargs="+", default=None, help="only print the figures of saved runs")
     parser.add_argument("--available", action="store_true", help="only the releases already prepared")
     parser.add_argument("--show-misses", action="store_true", help="list the cases missed at 5 on stderr")
     args = parser.parse_args()
+    if args.report:
+        report_saved(args.report)
+        return
     if not args.instances.exists():
         sys.exit(f"{args.instances} is missing: export SWE-bench Lite's test split there as a JSON list")
-    instances = [i for i in load_instances(args.instances) if args.repo in i["repo"]]
+    wanted = args.repo.split(",")
+    instances = [i for i in load_instances(args.instances) if any(w in i["repo"] for w in wanted)]
     if args.limit:
         instances = instances[: args.limit]
     if args.prepare_only:
@@ -284,7 +306,7 @@ def main() -> None:
             tree, release = tree_for(repo, version)
             print(f"{repo} {version}: {release or 'NONE'}", flush=True)
         return
-    evaluate(instances, args.show_misses, args.available)
+    evaluate(instances, args.show_misses, args.available, args.save)
 
 
 if __name__ == "__main__":
