@@ -3,7 +3,7 @@ issue text (paraphrased from public issue trackers)."""
 
 from __future__ import annotations
 
-from codeagent.context.clues import read_clues
+from codeagent.context.clues import read_clues, without_noise
 
 TRACEBACK = '''URLField throws ValueError instead of ValidationError on clean
 forms.URLField( ).clean('////]@N.AN')
@@ -75,3 +75,15 @@ def test_code_names_come_from_code_spans_and_calls():
     code = read_clues(text).code
     assert {"lambdify", "MatrixSymbol", "curlyv", "simplify"} <= set(code)
     assert "docs" not in code and "fails" not in code
+
+
+def test_the_repl_banner_is_not_part_of_the_report():
+    text = """Reproduce:
+root@d31ef1c26093:/# python3
+Python 3.6.9 (default, Jan 26 2021, 15:33:00)
+[GCC 8.4.0] on linux
+Type "help", "copyright", "credits" or "license" for more information.
+>>> from sympy.parsing.latex import parse_latex"""
+    kept = without_noise(text)
+    assert "copyright" not in kept and "GCC" not in kept and "3.6.9" not in kept
+    assert "from sympy.parsing.latex import parse_latex" in kept and "Reproduce:" in kept

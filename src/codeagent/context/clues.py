@@ -36,6 +36,16 @@ IDENT = re.compile(r"[A-Za-z_]\w*")
 # Dotted words that are not code: file names and abbreviations in prose.
 NOT_CODE_TAIL = frozenset({"py", "txt", "rst", "md", "html", "cfg", "toml", "json", "yaml", "yml", "com", "org", "io", "g", "e"})
 MAX_MESSAGE = 200
+# Lines about the reporter's environment, not the code: the REPL banner, version dumps.
+NOISE_LINE = re.compile(
+    r"""^[ \t>]*(?:Python \d+\.\d+\S*(?: \(.*)?|\[(?:GCC|Clang|MSC)[^\]]*\].*|Type "help", "copyright".*|IPython \d.*)$""",
+    re.M,
+)
+
+
+def without_noise(text: str) -> str:
+    """The report minus lines that describe the reporter's environment."""
+    return NOISE_LINE.sub("", text)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codeagent.context.clues import Clues, read_clues
+from codeagent.context.clues import Clues, read_clues, without_noise
 from codeagent.context.corpus import Corpus
 from codeagent.context.signals import member_signal, module_signal, setting_signal, test_signal, trace_signal
 from codeagent.context.tags import DEFNAMES
@@ -75,6 +75,7 @@ class Scores:
 
 def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
     n = len(corpus)
+    query = without_noise(query)
     clues = read_clues(query)
     terms = query_terms(query)
     parts = {name: np.zeros(n) for name in WEIGHTS}
