@@ -18,11 +18,12 @@ FILES = {
     # A name imported from a package whose __init__ only re-exports it.
     "shop/parsing/latex/__init__.py": "from ._parse import parse_latex\n",
     "shop/parsing/latex/_parse.py": "def parse_latex(text):\n    return convert(text)\n",
+    "shop/legacy/latex.py": "def parse_latex(text):\n    'latex fraction parsed wrong by the old latex fraction parser'\n",
     "shop/parsing/mathml.py": "def parse_mathml(text):\n    '''latex fraction parse latex fraction parse latex wrong'''\n",
     # register_hook on two classes; the report means Request's.
     "shop/models.py": "class Request:\n    def register_hook(self, event, hook):\n        self.hooks[event] = hook\n",
     "shop/sessions.py": (
-        "class Session:\n    '''hooks hooks lists hooks'''\n    def register_hook(self, event, hook):\n"
+        "class Session:\n    '''Allow lists of hooks in the hooks argument: lists of hooks wrap.'''\n    def register_hook(self, event, hook):\n"
         "        self.hooks[event].append(hook)  # hooks lists\n"
     ),
     # Settings and the test that names them.
@@ -36,7 +37,8 @@ FILES = {
         "from shop.storage import FileStorage\n\n\ndef test_upload_permissions():\n"
         "    '''upload permission default upload file permission'''\n    assert FileStorage().save('x') == 0o644\n"
     ),
-    "tests/test_cart.py": "def test_cart_total_rounding():\n    '''cart total rounding cents cart total rounding'''\n",
+    "tests/test_cart.py": "class Cart:\n    def total(self):\n        return 0\n\n\ndef test_cart_total_rounding():\n    '''cart total rounding off by a cent: cart total rounding cent; a cart total off by a cent'''\n",
+    "shop/interactive/session.py": "BANNER = 'Python console. Type help, copyright, credits or license for more.'\n",
     "shop/cart.py": "class Cart:\n    def total(self):\n        return round(sum(self.items), 2)\n",
 }
 
@@ -101,8 +103,12 @@ def test_setting_name_finds_where_it_is_defined_and_used(engine):
 
 
 def test_unnamed_tests_do_not_crowd_out_the_source(engine):
-    _, ranked = first(engine, "Cart total rounding is off by a cent")
+    _, ranked = first(engine, """Cart total rounding is off by a cent
+Python 3.11.4 (main, Jun  7 2023, 12:45:48) [GCC 11.3.0] on linux
+Type "help", "copyright", "credits" or "license" for more information.
+>>> Cart().total()""")
     paths = [f.path for f in ranked]
     assert paths[0] == "shop/cart.py"
+    assert "shop/interactive/session.py" not in paths  # the REPL banner is not part of the report
     test = ranked[paths.index("tests/test_cart.py")]
     assert test.role == "test"
