@@ -25,7 +25,7 @@ def test_context_json_lists_ranked_files(make_repo):
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[0]["path"] == "shop/cli.py" and lines[0]["kind"] == "ranked_file"
     assert "contains '--dry-run'" in lines[0]["reasons"]
-    assert len(lines) <= 2 and all(set(item) == {"path", "score", "reasons", "kind"} for item in lines)
+    assert len(lines) <= 2 and all(set(item) == {"path", "score", "reasons", "role", "kind"} for item in lines)
 
 
 def test_context_table_and_map(make_repo):

@@ -2,6 +2,9 @@
 
     codeagent map [--query TEXT] [--tokens N]             the repo map, on stdout
     codeagent context "INSTRUCTION" [--top-k K] [--json]  ranked files with scores and reasons
+
+Heavy modules (the engine, settings, rich tables) load inside the commands, so
+registering these commands costs the CLI nothing at start-up.
 """
 
 from __future__ import annotations
@@ -10,16 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from codeagent.cli.output import emit_json, stderr_console, stdout_console, warn
-from codeagent.config import load_settings
 from codeagent.errors import ConfigError
-from codeagent.gitutil import find_repo_root
 
 
 def _engine(root_opt: Path | None):
     from codeagent.context import ContextEngine
+    from codeagent.gitutil import find_repo_root
 
     root = root_opt or find_repo_root(Path.cwd()) or Path.cwd()
     engine = ContextEngine(root)
@@ -49,6 +50,8 @@ def register(app: typer.Typer) -> None:
         """Print the repo map: signatures of the most relevant definitions, grouped by file."""
         if tokens is not None and tokens < 0:
             raise ConfigError(f"--tokens must be 0 or more, got {tokens}")
+        from codeagent.config import load_settings
+
         with _engine(root) as engine:
             budget = tokens if tokens is not None else load_settings(engine.root).settings.repo_map_tokens
             text = engine.repo_map(query, tokens=budget)
@@ -75,7 +78,11 @@ def register(app: typer.Typer) -> None:
         if not files:
             stderr_console().print("no file matches")
             return
+        from rich.table import Table
+
         table = Table("#", "score", "path", "why")
-        for n, item in enumerate(files, 1):
-            table.add_row(str(n), f"{item.score:.3f}", item.path, "; ".join(item.reasons))
+        # sources first; tests that made the list follow, marked (they are rarely what a fix changes)
+        for n, item in sorted(enumerate(files, 1), key=lambda pair: pair[1].role == "test"):
+            path = item.path if item.role == "source" else f"{item.path} (test)"
+            table.add_row(str(n), f"{item.score:.3f}", path, "; ".join(item.reasons))
         stdout_console().print(table)

@@ -14,6 +14,8 @@ from codeagent.context.tags import LANG, LENGTH, TERMS
 from codeagent.context.text import path_terms
 
 TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|(^|/)conftest\.py$")
+# examples, docs and benchmarks written in code: read, but rarely what a fix changes
+PERIPHERAL_PATH = re.compile(r"(^|/)(examples?|docs?|benchmarks?|tutorials|galleries|asv_bench)/")
 _path_memo: dict[str, list[str]] = {}
 
 
@@ -41,9 +43,10 @@ class Corpus:
         self.doc_len = np.fromiter((r[LENGTH] for r in self.records), np.float64, len(texts))
         self.is_code = np.fromiter((bool(r[LANG]) for r in self.records), bool, len(texts))
         if previous is not None and previous.paths == self.paths:
-            self.is_test = previous.is_test
+            self.is_test, self.is_peripheral = previous.is_test, previous.is_peripheral
         else:
             self.is_test = np.fromiter((bool(TEST_PATH.search(p)) for p in self.paths), bool, len(texts))
+            self.is_peripheral = np.fromiter((bool(PERIPHERAL_PATH.search(p)) for p in self.paths), bool, len(texts))
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -81,6 +84,30 @@ class Corpus:
         docs = _find_all(full, f" {term} ", full_starts)
         in_name = np.isin(docs, _find_all(names, f" {term} ", name_starts))
         return docs, in_name
+
+    @cached_property
+    def by_name(self) -> dict[str, list[int]]:
+        """File name -> files with that name."""
+        found: dict[str, list[int]] = {}
+        for i, p in enumerate(self.paths):
+            found.setdefault(p.rsplit("/", 1)[-1], []).append(i)
+        return found
+
+    @cached_property
+    def modules(self) -> dict[str, list[int]]:
+        """Dotted module name -> Python files that may be it. Every tail of a path
+        counts (`lib/matplotlib/axes/_base.py` is also `matplotlib.axes._base`), so
+        src/ and lib/ layouts and installed paths resolve alike."""
+        found: dict[str, list[int]] = {}
+        for i, p in enumerate(self.paths):
+            if not p.endswith((".py", ".pyx")) or self.is_test[i]:
+                continue
+            parts = p.rsplit(".", 1)[0].split("/")
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            for start in range(len(parts)):
+                found.setdefault(".".join(parts[start:]), []).append(i)
+        return found
 
     @cached_property
     def graph(self) -> FileGraph:

@@ -13,7 +13,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from codeagent import config
 from codeagent.context.cache import TagCache
 from codeagent.context.corpus import Corpus
 from codeagent.context.index import DEFAULT_MAX_FILE_BYTES, RefreshStats, RepoIndex
@@ -25,6 +24,8 @@ CACHE_FILE = "repomap.sqlite"
 
 
 def default_cache_path() -> Path:
+    from codeagent import config  # settings (pydantic) load only when the default is needed
+
     return config.user_cache_dir() / CACHE_FILE
 
 

@@ -1,14 +1,21 @@
 """Relevance of every file to an instruction.
 
-Lexical evidence, each part scaled to its best file:
+Direct evidence, read from the report the way a maintainer reads it (clues.py,
+resolved in signals.py; 1.0 = the file is named outright), each with a weight:
+  trace    tracebacks and repo paths      module   dotted modules and imports
+  member   Owner.member definitions       test     named tests and their subjects
+  setting  UPPER_CASE settings
+plus lexical evidence, each part scaled to its best file:
   content  BM25 over identifier-split terms of the file's content
   path     query terms in the path (the file name counts double)
   defines  the file defines a name the instruction mentions (rarer names count more)
   literal  the file contains a quoted string or a --flag the instruction quotes
            (error messages, CLI options), found with `git grep -F`
-is fused with the file graph: PageRank personalised to the lexically matched files,
-so the files they lean on rise too. Ties break by path: the same input gives the
-same order.
+Test files the report does not name are demoted (they quote the same names and
+messages, but the fix is rarely there), as are docs, examples and benchmarks. The
+sum is fused with the file graph: PageRank personalised to the matched files, so
+the files they lean on rise too. Ties break by path: the same input gives the same
+order. Every part that counts for a file is named in its `reasons`.
 """
 
 from __future__ import annotations
@@ -21,15 +28,19 @@ from pathlib import Path
 
 import numpy as np
 
+from codeagent.context.clues import Clues, read_clues, without_noise
 from codeagent.context.corpus import Corpus
+from codeagent.context.signals import member_signal, module_signal, setting_signal, test_signal, trace_signal
 from codeagent.context.tags import DEFNAMES
 from codeagent.context.text import IDENT, STOPWORDS, query_terms
 
 K1, B = 1.2, 0.75
 WEIGHTS = {"content": 1.0, "path": 0.45, "defines": 0.7, "literal": 1.0}
+EVIDENCE = {"trace": 1.2, "module": 0.8, "member": 0.9, "test": 0.6, "setting": 0.8}
 GRAPH_WEIGHT = 0.3
 NON_CODE = 0.75  # docs, templates, data: they matter, but code usually changes first
-TEST_FILES = 0.8  # tests quote the messages and names an instruction mentions
+TEST_FILES = 0.35  # tests the report does not name: they quote its names and messages
+PERIPHERAL = 0.6  # examples, docs and benchmarks written in code
 MAX_LITERALS = 6
 LITERAL_RE = re.compile(
     r"""(?<![\w])"([^"\n]{4,200})"(?![\w])|(?<![\w])'([^'\n]{4,200})'(?![\w])|`([^`\n]{3,200})`"""
@@ -44,6 +55,7 @@ class RankedFile:
     path: str
     score: float
     reasons: list[str] = field(default_factory=list)
+    role: str = "source"  # or "test"
     kind: str = "ranked_file"
 
 
@@ -57,10 +69,14 @@ class Scores:
     terms: dict[str, tuple[np.ndarray, np.ndarray]]  # term -> (docs, contribution)
     mentioned: set[str]  # lower-cased names the instruction mentions that some file defines
     literal_hits: dict[str, list[int]]
+    notes: dict[int, list[str]] = field(default_factory=dict)  # file -> reasons from direct evidence
+    demoted: np.ndarray | None = None  # test files the report does not name
 
 
 def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
     n = len(corpus)
+    query = without_noise(query)
+    clues = read_clues(query)
     terms = query_terms(query)
     parts = {name: np.zeros(n) for name in WEIGHTS}
     term_parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -69,8 +85,8 @@ def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
         parts["path"] = _path_score(corpus, terms)
     mentioned = set()
     if n:
-        parts["defines"], mentioned = _defines_score(corpus, query)
-    literal_hits = _literal_hits(corpus, root, query) if n else {}
+        parts["defines"], mentioned = _defines_score(corpus, query, set(clues.code))
+    literal_hits = _literal_hits(corpus, root, query, clues.messages) if n else {}
     for lit, docs in literal_hits.items():
         parts["literal"][docs] += math.log(1 + n / len(docs))
     lexical = np.zeros(n)
@@ -78,14 +94,30 @@ def score_files(corpus: Corpus, root: Path, query: str) -> Scores:
         top = parts[name].max() if n else 0
         if top > 0:
             lexical += weight * parts[name] / top
-    lexical[~corpus.is_code] *= NON_CODE
-    lexical[corpus.is_test] *= TEST_FILES
     if n == 0:
         return Scores(lexical, parts, lexical, term_parts, mentioned, literal_hits)
+    notes: dict[int, list[str]] = {}
+    named_tests = _direct_evidence(corpus, clues, parts, notes)
+    for name, weight in EVIDENCE.items():
+        lexical += weight * parts[name]
+    lexical[~corpus.is_code] *= NON_CODE
+    demoted = corpus.is_test & ~named_tests
+    lexical[demoted] *= TEST_FILES
+    lexical[corpus.is_peripheral & ~named_tests] *= PERIPHERAL
     graph = corpus.graph.pagerank(lexical**2 if lexical.any() else None)
     graph_norm = graph / graph.max() if graph.max() > 0 else graph
     final = lexical + GRAPH_WEIGHT * graph_norm if lexical.any() else graph_norm
-    return Scores(final, parts, graph, term_parts, mentioned, literal_hits)
+    return Scores(final, parts, graph, term_parts, mentioned, literal_hits, notes, demoted)
+
+
+def _direct_evidence(corpus: Corpus, clues: Clues, parts: dict[str, np.ndarray], notes: dict[int, list[str]]) -> np.ndarray:
+    """Fill the direct-evidence parts; returns the test files the report names."""
+    parts["trace"] = trace_signal(corpus, clues, notes)
+    parts["module"] = module_signal(corpus, clues, notes)
+    parts["member"] = member_signal(corpus, clues, notes)
+    parts["test"], named = test_signal(corpus, clues, notes)
+    parts["setting"] = setting_signal(corpus, clues, notes)
+    return named
 
 
 def _bm25(corpus: Corpus, terms: list[str], term_parts: dict) -> np.ndarray:
@@ -113,7 +145,7 @@ def _path_score(corpus: Corpus, terms: list[str]) -> np.ndarray:
     return scores
 
 
-def _defines_score(corpus: Corpus, query: str) -> tuple[np.ndarray, set[str]]:
+def _defines_score(corpus: Corpus, query: str, code: set[str]) -> tuple[np.ndarray, set[str]]:
     """Files defining the identifiers the instruction names; code-like names weigh more."""
     scores = np.zeros(len(corpus))
     mentioned: set[str] = set()
@@ -127,7 +159,7 @@ def _defines_score(corpus: Corpus, query: str) -> tuple[np.ndarray, set[str]]:
         if not len(docs):
             continue
         mentioned.add(lower)
-        code_like = "_" in word.strip("_") or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
+        code_like = word in code or "_" in word.strip("_") or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
         weight = (1.0 if code_like else 0.35) * math.log(1 + len(corpus) / len(docs))
         scores[docs] += weight
     return scores, mentioned
@@ -155,9 +187,9 @@ def _fragments(literal: str) -> list[str]:
     return sorted(runs, key=len, reverse=True)[:2]
 
 
-def _literal_hits(corpus: Corpus, root: Path, query: str) -> dict[str, list[int]]:
+def _literal_hits(corpus: Corpus, root: Path, query: str, messages: list[str]) -> dict[str, list[int]]:
     hits: dict[str, list[int]] = {}
-    for literal in literals(query):
+    for literal in list(dict.fromkeys(literals(query) + messages))[: MAX_LITERALS + 2]:
         docs = _grep(corpus, root, literal)
         if not docs:
             for fragment in _fragments(literal):
@@ -193,12 +225,13 @@ def ranked(corpus: Corpus, scores: Scores, top_k: int) -> list[RankedFile]:
     for i in best_first(scores.final)[:top_k].tolist():
         if scores.final[i] <= 0:
             break
-        out.append(RankedFile(corpus.paths[i], round(float(scores.final[i]), 4), _reasons(corpus, scores, i)))
+        role = "test" if corpus.is_test[i] else "source"
+        out.append(RankedFile(corpus.paths[i], round(float(scores.final[i]), 4), _reasons(corpus, scores, i), role))
     return out
 
 
 def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
-    reasons = []
+    reasons = list(scores.notes.get(i, ()))
     contrib = []
     for term, (docs, part) in scores.terms.items():
         where = np.nonzero(docs == i)[0]
@@ -216,5 +249,5 @@ def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
         reasons.append("path matches")
     if len(corpus) and corpus.graph.in_refs[i]:
         reasons.append(f"used from {int(corpus.graph.in_refs[i])} places")
-    return reasons
+    return list(dict.fromkeys(reasons))
 
