@@ -103,6 +103,15 @@ def implement(fix: Fix, selection: list[str]) -> Steps:
     return path
 
 
+def tests_named(name: str, test_file: str) -> Steps:
+    """The ids of the test functions in `test_file` named after `name` (found by search)."""
+    obs = yield call("search", pattern=rf"def test_{name}", path=test_file)
+    names = sorted({m for m in re.findall(r"def (test_\w+)\(", obs)})
+    if not names:
+        raise Confused(f"no tests named after {name} in {test_file}")
+    return [f"{test_file}::{n}" for n in names]
+
+
 def full_run_and_recover(undo: list[tuple[str, str, str]] = ()) -> Steps:
     """Run the whole suite. On regressions, undo the listed side edits (path, what it
     is now, what it was) one by one until the regressions are gone."""
