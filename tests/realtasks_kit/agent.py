@@ -183,8 +183,11 @@ def failures(observation: str) -> int:
 
 
 def tests_ok(observation: str) -> bool:
-    """What a careful model checks: nothing fails, whatever the status line says."""
-    return failures(observation) == 0 and "status: OK" in observation
+    """What a careful model checks: tests ran and none failed (a selection run may say
+    NOT OK for tests outside the selection; the counts are what the model trusts)."""
+    head = re.search(r"^tests[^:]*:(.*)$", observation, re.M)
+    ran = bool(head and re.search(r"\d+ passed", head.group(1)))
+    return ran and failures(observation) == 0 and not regressions(observation)
 
 
 def regressions(observation: str) -> list[str]:
