@@ -255,9 +255,9 @@ LONG_RECIPES = ("partition", "unique_everseen", "grouper", "sliding_window")
 
 def _recipes_long(k: dict):
     yield from say("Four recipes are stubs. I will look at the tests first, then write them one at a time.")
-    obs = yield call("search", pattern=r"class (Partition|UniqueEverseen|Grouper|SlidingWindow)Tests",
-                     path="tests")
-    if len(obs.splitlines()) < 4:
+    classes = yield call("search", pattern=r"class (Partition|UniqueEverseen|Grouper|SlidingWindow)Tests",
+                         path="tests")
+    if len(classes.splitlines()) < 4:
         raise Confused("I expected four test classes")
     obs = yield call("read_file", path="tests/test_recipes.py", offset=1, limit=40)
     fixes = [Fix("partition", k["partition"], "compress(t1, map(operator.not_, p1))", "compress(t1, p1)"),
@@ -265,7 +265,10 @@ def _recipes_long(k: dict):
              Fix("grouper", k["grouper"], "return zip(*args)", "return zip_longest(*args)"),
              Fix("sliding_window", k["sliding_window"])]
     for fix in fixes:
-        yield from implement(fix, ["tests/test_recipes.py"])
+        cls = fix.name.title().replace("_", "") + "Tests"  # the test class the search showed
+        if f"class {cls}" not in classes:
+            raise Confused(f"no {cls} among the tests")
+        yield from implement(fix, [f"tests.test_recipes.{cls}"])  # unittest ids: codeagent runs unittest here
     yield from full_run_and_recover()
     yield from finish("implemented " + ", ".join(LONG_RECIPES))
 
