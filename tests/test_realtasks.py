@@ -78,11 +78,11 @@ def test_real_task_is_solved_and_verified_independently(task_id, tmp_path, needs
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="false success, issue 13 item 1: 'finish held back once' lets a second "
-                                       "finish through while a test of `underscore` still fails (being fixed)")
 def test_partial_fix_with_a_target_test_failing_is_not_done(tmp_path, needs_project):
     task = BY_ID["neg-inflection-partial-fix"]
     needs_project(task.project)
     outcome = run_one(task, tmp_path, sandbox=SANDBOX)
     assert outcome.target_fails_after  # independently: the partial fix leaves a test of underscore failing
-    assert (outcome.status, outcome.exit_code) == ("not_done", 1)
+    assert (outcome.status, outcome.exit_code) == ("not_done", 1)  # a second finish does not turn it green
+    finishes = [obs for (name, _), obs in zip(outcome.moves, outcome.observations[1:]) if name == "finish"]
+    assert len(finishes) == 2 and not any("finish accepted" in obs for obs in finishes)
