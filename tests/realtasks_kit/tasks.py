@@ -228,10 +228,9 @@ IDNA_MULTI = Task(
     plan=plan(("write intranges_contain", [INTRANGES], "test_intranges passes"),
               ("write check_hyphen_ok", [IDNA_CORE], "test_check_hyphen_ok passes")),
     target="test_check_hyphen_ok",
-    blocked_by="false refusal: baseline failures of idna's generated uts46 tests (ids like "
-               "tests.test_idna_uts46.TestIdnaTest.runTest.100) do not appear in a passing run, so "
-               "TestDiff.target_passes (src/codeagent/testing/diff.py:55) never holds and finish is refused "
-               "while all 5771 tests pass")
+    blocked_by="false refusal: 485 generated uts46 cases error in the baseline and are *skipped* once the code "
+               "is right (idna skips them itself); a skipped target never counts as passing "
+               "(src/codeagent/testing/diff.py:55, o == 'passed'), so finish is refused while the suite passes")
 
 
 # -- more-itertools -----------------------------------------------------------------------
