@@ -11,7 +11,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-PINNED = {"more-itertools": "10.5.0", "toolz": "1.0.0"}
+PINNED = {"more-itertools": "10.5.0", "toolz": "1.0.0",  # test intelligence, realtasks
+          "inflection": "0.5.1", "idna": "3.10", "tabulate": "0.9.0"}  # realtasks
 HERE = Path(__file__).resolve().parent / "sdists"
 
 
