@@ -122,3 +122,24 @@ def test_tests_that_use_changed_code_are_concerned(tmp_path):
     c.note_diff(diff)
     assert c.why("test_lib.py::test_a") == "it uses `helper`, which the change touched"
     assert c.why("test_lib.py::test_b") is None
+
+
+SKIPPER = {"tools.py": "def ready():\n    raise NotImplementedError\n",
+           "test_tools.py": "import pytest\n\nfrom tools import ready\n\n\ndef test_ready():\n"
+                            "    if ready():\n        pytest.skip('nothing to check once ready')\n",
+           "pytest.ini": "[pytest]\n"}
+
+
+def test_a_concerned_test_that_skips_itself_once_fixed_counts_as_passing(make_repo):
+    repo = make_repo(SKIPPER)
+    result, _ = run(repo, [PLAN, tool("edit_file", path="tools.py", old="raise NotImplementedError", new="return True"),
+                           tool("finish", summary="ready")], "implement ready")
+    assert (result.status, result.reason) == ("done", "tests_pass"), result.failing
+
+
+def test_a_skip_the_change_added_does_not_count(make_repo):
+    repo = make_repo(SKIPPER)
+    result, _ = run(repo, [PLAN, tool("edit_file", path="test_tools.py", old="def test_ready():",
+                                      new="@pytest.mark.skip\ndef test_ready():"),
+                           tool("finish", summary="ready"), tool("finish", summary="ready")], "implement ready")
+    assert result.status == "not_done" and result.failing == ["test_tools.py::test_ready"]

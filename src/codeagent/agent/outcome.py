@@ -48,12 +48,13 @@ def judge(concern: Concern, baseline: TestReport | None, report: TestReport | No
     if report is None or diff is None:
         return Verdict(True, "no_tests") if baseline is None else Verdict(False, "tests_not_run")
     concern.note_diff(changes)
+    touched = changed_files(changes)
     blocking = diff.regressions + diff.new_failing + diff.new_collection_errors
     if diff.timed_out or diff.unexplained_failure:
         blocking.append("(the test run " + ("timed out)" if diff.timed_out else "failed without naming a test)"))
     now = {t.id: t.outcome for t in report.tests}
     before_failing = [t.id for t in baseline.tests if t.outcome in FAILING] if baseline else []
-    still = [t for t in before_failing if now.get(t) != "passed"]  # failing, skipped or gone
+    still = [t for t in before_failing if not _passes(t, now.get(t), touched)]  # failing, gone, or skipped by the change
     why = {t: w for t in still if (w := concern.why(t))}
     failing = blocking + [t for t in still if t in why]
     unrelated = [t for t in still if t not in why and now.get(t) in FAILING]
@@ -62,3 +63,20 @@ def judge(concern: Concern, baseline: TestReport | None, report: TestReport | No
     if not changes.strip():
         return Verdict(True, "no_changes", [], unrelated)
     return Verdict(True, "task_tests_pass" if unrelated or report.failed else "tests_pass", [], unrelated)
+
+
+def _passes(test_id: str, outcome: str | None, touched: set[str]) -> bool:
+    """Passed; or skipped by the project itself (a test that skips once the code is right),
+    but not when the change touched the test's file (a skip added to hide a failure)."""
+    if outcome == "passed":
+        return True
+    return outcome == "skipped" and _test_file(test_id) not in touched
+
+
+def _test_file(test_id: str) -> str:
+    return test_id.split("::", 1)[0]
+
+
+def changed_files(diff: str) -> set[str]:
+    """Paths (new side) a unified diff changes."""
+    return {line[6:].strip() for line in diff.splitlines() if line.startswith("+++ b/")}

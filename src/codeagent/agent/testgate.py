@@ -51,14 +51,18 @@ class TestGate:
 
     def _describe(self, report: TestReport, diff: TestDiff, ok: bool, full: bool) -> str:
         counts = report.summary()
-        head = ", ".join(f"{v} {k}" for k, v in counts.items() if isinstance(v, int) and v)
+        shown = ("passed", "failed", "error", "skipped", "flaky", "collection_errors")
+        head = ", ".join(f"{counts[k]} {k}" for k in shown if counts.get(k))
         lines = [f"tests {'(selection) ' if not full else ''}: {head or 'no tests ran'}"]
         if diff.regressions:
             lines.append(f"REGRESSIONS (passed before your change): {', '.join(diff.regressions[:20])}")
         if diff.fixed:
             lines.append(f"fixed: {', '.join(diff.fixed[:20])}")
-        if diff.pre_existing:
-            lines.append(f"failing before you started too: {', '.join(diff.pre_existing[:20])}")
+        if diff.still_failing:
+            lines.append(f"failing before you started too: {', '.join(diff.still_failing[:20])}")
+        if not full and not report.tests:
+            lines.append(f"no test matched the selection {', '.join(report.selection or [])}; "
+                         "run_tests without a selection lists what exists")
         missing = [t for t in self.targets if t not in report.passed]
         if missing and full:
             lines.append(f"targets still failing: {', '.join(missing[:20])}")
