@@ -112,3 +112,12 @@ def test_version_short_help_and_cd(make_repo, tmp_path):
     missing = subprocess.run(codeagent("-C", str(tmp_path / "nope"), "doctor"), capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "not a directory" in missing.stderr
+
+
+def test_a_command_imports_only_its_own_module():
+    probe = ("import sys; sys.argv = ['codeagent', 'context', '--help']\n"
+             "from codeagent.cli import main\n"
+             "try:\n    main.main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('codeagent.cli.') and m.endswith(('_cmd', 'doctor'))))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "['codeagent.cli.context_cmd']"

@@ -13,20 +13,21 @@ import typer
 
 from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError, ConfigError
 
-# One line per command module; each defines `register(app: typer.Typer)`.
-COMMAND_MODULES = [
-    "codeagent.cli.config_cmd",
-    "codeagent.cli.context_cmd",
-    "codeagent.cli.apply_cmd",
-    "codeagent.cli.test_cmd",
-    "codeagent.cli.hook_cmd",
-    "codeagent.cli.run_cmd",
-    "codeagent.cli.demo_cmd",
-    "codeagent.cli.batch_cmd",
-    "codeagent.cli.exec_cmd",
-    "codeagent.cli.doctor",
-    "codeagent.cli.sessions_cmd",
-]
+# One line per command: its name and the module that defines it (`register(app)`).
+COMMANDS = {
+    "config": "codeagent.cli.config_cmd",
+    "map": "codeagent.cli.context_cmd", "context": "codeagent.cli.context_cmd",
+    "apply": "codeagent.cli.apply_cmd",
+    "test": "codeagent.cli.test_cmd",
+    "hook": "codeagent.cli.hook_cmd", "precommit": "codeagent.cli.hook_cmd",
+    "run": "codeagent.cli.run_cmd", "resume": "codeagent.cli.run_cmd",
+    "demo": "codeagent.cli.demo_cmd",
+    "batch": "codeagent.cli.batch_cmd", "eval": "codeagent.cli.batch_cmd",
+    "exec": "codeagent.cli.exec_cmd",
+    "doctor": "codeagent.cli.doctor",
+    "sessions": "codeagent.cli.sessions_cmd",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 app = typer.Typer(
     name="codeagent",
@@ -59,17 +60,30 @@ def _root(
         os.chdir(cd)
 
 
-def build_app() -> typer.Typer:
-    for name in COMMAND_MODULES:
+def build_app(command: str | None = None) -> typer.Typer:
+    """The app with every command, or only `command`'s module (a command's start-up
+    then imports nothing the other commands need)."""
+    for name in [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES:
         importlib.import_module(name).register(app)
     return app
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The command word of a command line (after the root options)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-C", "--cd"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
     if sys.argv[1:2] == ["precommit"]:  # the commit hook's fast path, before the CLI is built
         from codeagent.hooks.__main__ import exit_if_nothing_to_check
         exit_if_nothing_to_check(sys.argv[2:])
-    build_app()
+    build_app(command_name(sys.argv[1:]))
     try:
         rc = app(standalone_mode=False)  # typer.Exit(n) comes back as n here, not raised
         sys.exit(rc if isinstance(rc, int) else 0)
