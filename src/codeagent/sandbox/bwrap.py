@@ -62,7 +62,10 @@ class BwrapSandbox:
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
         self.warning = self._limit_warning()
         self._namespace_args = self._namespaces(status.version or (0,))
-        self._mounts = plan_mounts(self.profile, self.root, self.scratch, checkout)  # (bwrap args, PATH inside)
+        self._private = Path(tempfile.mkdtemp(prefix="codeagent-sandbox-"))  # sanitised git config copies
+        weakref.finalize(self, shutil.rmtree, self._private, True)
+        self._mounts = plan_mounts(self.profile, self.root, self.scratch, checkout,  # (bwrap args, PATH inside)
+                                   private=self._private)
 
     def _limit_warning(self) -> str | None:
         if self.cgroup or (os.geteuid() != 0 and self.prlimit):

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from codeagent.errors import ConfigError
+from codeagent.sandbox.gitconfig import overlay_args
 from codeagent.sandbox.hardening import proc_args, root_only_masks
 from codeagent.sandbox.profiles import Profile
 
@@ -146,9 +147,10 @@ def host_path_dirs() -> list[Path]:
     return [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p.startswith("/")]
 
 
-def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
-                checkout: Path | None = None) -> tuple[list[str], list[str]]:
-    """(bwrap mount args, PATH entries for inside the sandbox); `checkout`: see `project_envs`."""
+def plan_mounts(profile: Profile, workspace: Path, scratch: Path, checkout: Path | None = None,
+                private: Path | None = None) -> tuple[list[str], list[str]]:
+    """(bwrap mount args, PATH entries for inside the sandbox); `checkout`: see `project_envs`;
+    `private`: a host folder for the sanitised git config copies (see `gitconfig`)."""
     plan = MountPlan()
     fs = profile.filesystem
     for path in fs.ro_bind:
@@ -185,6 +187,9 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
     plan.rw(workspace)
     if (workspace / ".git").exists():
         plan.args += ["--ro-bind", str(workspace / ".git"), str(workspace / ".git")]
+    if private is not None:
+        own = [workspace / ".git"] if (workspace / ".git").is_dir() else []
+        plan.args += overlay_args([*git_metadata(workspace), *own], private)
     for source, inside in envs:
         if source is not None:
             plan.args += ["--ro-bind", str(source), str(inside)]
