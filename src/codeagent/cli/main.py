@@ -13,6 +13,7 @@ from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError
 # One line per command module; each defines `register(app: typer.Typer)`.
 COMMAND_MODULES = [
     "codeagent.cli.config_cmd",
+    "codeagent.cli.trust_cmd",
     "codeagent.cli.context_cmd",
     "codeagent.cli.apply_cmd",
     "codeagent.cli.test_cmd",
