@@ -97,6 +97,11 @@ def test_owner_only_files_are_masked_as_root_whatever_the_caller():
     if shadow.exists() and not shadow.stat().st_mode & 0o004:
         assert masks[masks.index(str(shadow)) - 2:masks.index(str(shadow)) + 1] == ["--ro-bind", "/dev/null", str(shadow)]
     assert root_only_masks(["/etc"], euid=1000) == []
+    private = [p for p, is_dir in _owner_only(("/etc",)) if is_dir]
+    if private:
+        masks = root_only_masks(["/etc"], euid=0, empty_dir=Path("/nonexistent-empty"))
+        assert masks[masks.index(private[0]) - 2:masks.index(private[0]) + 1] == [
+            "--ro-bind", "/nonexistent-empty", private[0]]
     assert root_only_masks(["/usr"], euid=0) == []  # /etc not bound: nothing to hide
 
 
@@ -109,6 +114,9 @@ def test_owner_only_walk_finds_files_and_folders(tmp_path):
     private.mkdir()
     private.chmod(0o700)
     (tmp_path / "link").symlink_to(secret)
+    lock = tmp_path / ".lock"
+    lock.write_text("")
+    lock.chmod(0o600)  # empty: nothing to hide, no mount spent on it
     found = dict(_owner_only((str(tmp_path),)))
     assert found == {str(secret): False, str(private): True}
 

@@ -159,7 +159,11 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path, checkout: Path
                               f"{path} does not exist", hint="move it to ro_bind_try if it is optional")
     for path in fs.ro_bind_try:
         plan.ro(path)
-    plan.args += root_only_masks([str(p) for p in plan.bound])
+    empty = None
+    if private is not None:
+        empty = private / "empty"
+        empty.mkdir(exist_ok=True)
+    plan.args += root_only_masks([str(p) for p in plan.bound], empty_dir=empty)
     plan.args += ["--proc", "/proc", *proc_args(), "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
     home = Path(os.path.expanduser("~"))
     for rel in fs.home_ro_try:
