@@ -137,3 +137,15 @@ def test_through_the_loop_no_credential_reaches_model_or_log(make_repo, tmp_path
     for secret in (URL_TOKEN, HEADER_TOKEN, gh):
         assert secret not in logged
         assert secret not in jsonl.getvalue()
+
+
+def test_a_clean_git_config_costs_no_mount(tmp_path):
+    from codeagent.sandbox.gitconfig import overlay_args
+
+    clean, dirty = tmp_path / "clean", tmp_path / "dirty"
+    clean.mkdir()
+    dirty.mkdir()
+    (clean / "config").write_text('[core]\n\tbare = false\n[remote "origin"]\n\turl = https://h/r.git\n')
+    (dirty / "config").write_text(f'[remote "origin"]\n\turl = https://x:{URL_TOKEN}@h/r.git\n')
+    args = overlay_args([clean, dirty], tmp_path)
+    assert str(clean / "config") not in args and str(dirty / "config") in args

@@ -49,7 +49,8 @@ def sanitise(text: str) -> str:
 
 def overlay_args(git_dirs: list[Path], private: Path) -> list[str]:
     """bwrap args binding a sanitised copy over each git config file in `git_dirs`
-    (and /etc/gitconfig); the copies are written under `private`."""
+    (and /etc/gitconfig) that holds a credential; the copies are written under `private`.
+    A file sanitising leaves unchanged costs no mount."""
     sources = [d / name for d in git_dirs for name in CONFIG_NAMES] + [SYSTEM_CONFIG]
     args: list[str] = []
     for index, source in enumerate(sources):
@@ -59,7 +60,10 @@ def overlay_args(git_dirs: list[Path], private: Path) -> list[str]:
             text = source.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        clean = sanitise(text)
+        if clean == text or clean == text + "\n":
+            continue
         copy = private / f"gitconfig-{index}"
-        copy.write_text(sanitise(text), encoding="utf-8")
+        copy.write_text(clean, encoding="utf-8")
         args += ["--ro-bind", str(copy), str(source)]
     return args

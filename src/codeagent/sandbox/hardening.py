@@ -24,8 +24,8 @@ from pathlib import Path
 # Each bind costs bwrap a mount or two (about 0.2 ms on a quiet machine), so only what is
 # present and reachable is covered: bwrap itself already makes /proc/irq and /proc/bus
 # read-only; kcore, kmsg and kallsyms need capabilities the sandbox does not have.
-READ_ONLY_PROC = ("/proc/sys", "/proc/sysrq-trigger", "/proc/fs", "/proc/acpi", "/proc/driver")
-ROOT_MASKED_PROC = ("/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug")  # readable by uid 0
+READ_ONLY_PROC = ("/proc/sys", "/proc/sysrq-trigger", "/proc/acpi")  # owner-writable: uid 0 writes without capabilities
+ROOT_MASKED_PROC = ("/proc/keys", "/proc/timer_list")  # what uid 0 alone may read: key names, kernel timers
 ROOT_ONLY_TREES = ("/etc",)
 
 
