@@ -26,7 +26,7 @@ def test_defaults_have_default_source(tmp_path):
 
 
 def test_layers_override_in_order(tmp_path):
-    write_user_config('model = "user-model"\nmax_steps = 5\ntest_cmd = "make test"\n')
+    write_user_config('model = "user-model"\nmax_steps = 9\ntest_cmd = "make test"\n')
     (tmp_path / "pyproject.toml").write_text('[tool.codeagent]\nmax_steps = 6\ntest_cmd = "pytest -q"\n')
     (tmp_path / ".codeagent.toml").write_text("max_steps = 7\n")
     loaded = load_settings(tmp_path, flags={"test_cmd": "pytest -x"}, environ={"CODEAGENT_MODEL": "env-model"})
@@ -75,12 +75,12 @@ def test_precommit_table_merges(tmp_path):
 
 
 def test_config_show_redacts_and_reports_sources(tmp_path, make_repo):
-    repo = make_repo({".codeagent.toml": 'model = "m1"\n'})
+    repo = make_repo({".codeagent.toml": 'test_cmd = "m1"\n'})
     env = {**os.environ, "OPENAI_API_KEY": "sk-secret-abcdefgh99"}
     out = subprocess.run([sys.executable, "-m", "codeagent.cli.main", "config", "show", "--json"], cwd=repo,
                          env=env, capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
-    assert data["model"] == {"value": "m1", "source": str(repo / ".codeagent.toml")}
+    assert data["test_cmd"] == {"value": "m1", "source": str(repo / ".codeagent.toml")}
     assert data["api_key"]["source"] == "env OPENAI_API_KEY"
     assert "abcdefgh99" not in out
 

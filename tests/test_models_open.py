@@ -53,6 +53,11 @@ def test_open_model_from_environment_talks_to_a_local_endpoint_without_key(opena
 
 
 def test_repo_config_prices_reach_the_model(openai_server, tmp_path):
+    # endpoint, model and prices come from a repository's config only once the user trusts it
+    from codeagent.config import user_config_dir
+
+    user_config_dir().mkdir(parents=True, exist_ok=True)
+    (user_config_dir() / "config.toml").write_text(f'trusted_repos = ["{tmp_path}"]\n')
     (tmp_path / ".codeagent.toml").write_text(
         f'model = "house-model"\nbase_url = "{openai_server.base_url}"\n'
         '[prices."house-model"]\ninput = 1.0\noutput = 4.0\n'

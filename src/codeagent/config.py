@@ -4,7 +4,8 @@
 
 The user file is `config.toml` in the user config dir (`CODEAGENT_CONFIG_DIR`
 overrides it). The repo config is `[tool.codeagent]` in `pyproject.toml` or a
-`.codeagent.toml` at the repo root (the latter wins). Environment: `CODEAGENT_<KEY>`
+`.codeagent.toml` at the repo root (the latter wins); unless the user trusts the
+repository, it may set only the keys `trust` allows (others are ignored with a warning). Environment: `CODEAGENT_<KEY>`
 for every key, plus `OPENAI_API_KEY` and `OPENAI_BASE_URL`. A repo-config key mirrors
 its flag: `test_cmd` is `--test-cmd`. Every value remembers where it came from.
 """
@@ -20,6 +21,7 @@ from typing import Any
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from codeagent import trust
 from codeagent.errors import ConfigError
 
 SECRET_KEYS = {"api_key"}
@@ -82,9 +84,12 @@ class Settings(BaseModel):
         description="USD per million tokens by model: {input, output, cached}.",
     )
     precommit: PrecommitSettings = Field(default_factory=PrecommitSettings)
+    trusted_repos: list[str] = Field(default_factory=list, description="Repositories whose own config is read "
+                                     "like yours (user config only; see `codeagent trust`).")
 
 
 ENV_SPECIAL = {"OPENAI_API_KEY": "api_key", "OPENAI_BASE_URL": "base_url"}
+_DEFAULTS = {name: f.default for name, f in Settings.model_fields.items() if f.default_factory is None}
 
 
 @dataclass
@@ -165,8 +170,14 @@ def load_settings(
     """Merge every layer and validate; errors name the file (or variable) and key."""
     merged: dict[str, Any] = {}
     sources = {name: "default" for name in Settings.model_fields}
-    for source, values in config_layers(repo):
+    layers = config_layers(repo)
+    user_file = str(user_config_dir() / "config.toml")
+    user_values = next((v for s, v in layers if s == user_file and isinstance(v, dict)), {})
+    trusted = trust.is_trusted(repo, trust.trusted_paths(user_config_dir(), user_values))
+    for source, values in layers:
         _check_keys(values, source)
+        if source != user_file and not trusted:
+            values = trust.filter_repo_values(values, source, user_values, _DEFAULTS)
         for key, value in values.items():
             if key == "precommit" and isinstance(value, dict):
                 merged["precommit"] = {**merged.get("precommit", {}), **value}

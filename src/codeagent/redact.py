@@ -1,6 +1,9 @@
 """Redaction of everything codeagent writes (session logs, results, patches): the
 run's secrets, the values of secret-named fields and environment variables, and
-anything shaped like an `sk-...` key become "****"."""
+anything shaped like a credential become "****": the userinfo of a URL
+(`https://user:TOKEN@host`), an Authorization header's value, and the token formats
+of OpenAI / Anthropic (`sk-`), GitHub (`ghp_` and kin, `github_pat_`), GitLab
+(`glpat-`), AWS access key ids (`AKIA`/`ASIA`), Slack (`xox?-`) and Hugging Face (`hf_`)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,17 @@ import re
 from typing import Any, Iterable
 
 REDACTED = "****"
-KEY_RE = re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")
+KEY_RE = re.compile(
+    r"\bsk-[A-Za-z0-9_-]{20,}"  # OpenAI, Anthropic (sk-ant-...)
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{30,}"  # GitHub
+    r"|\bglpat-[A-Za-z0-9_-]{20,}"  # GitLab
+    r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"  # AWS access key id
+    r"|\bxox[abposr]-[A-Za-z0-9-]{10,}"  # Slack
+    r"|\bhf_[A-Za-z0-9]{30,}"  # Hugging Face
+)
+# The userinfo of a URL, and the value of an Authorization header (git's http.extraheader).
+URL_USERINFO_RE = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]+@")
+AUTH_HEADER_RE = re.compile(r"(\bauthorization\s*[:=]\s*(?:(?:bearer|basic|token)\s+)?)[^\s\"'\\]+", re.IGNORECASE)
 _SECRET_WORDS = r"api_?key|access_?key|private_?key|secret|password|passwd|token|authorization|credentials?"
 SECRET_FIELD = re.compile(rf"(^|_)({_SECRET_WORDS})$", re.IGNORECASE)
 # A key SECRET_FIELD matches ends in one of its words, so in JSON text the word is
@@ -34,7 +47,10 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return KEY_RE.sub(REDACTED, value)
+        value = KEY_RE.sub(REDACTED, value)
+        if "://" in value:
+            value = URL_USERINFO_RE.sub(rf"\1{REDACTED}@", value)
+        return AUTH_HEADER_RE.sub(rf"\1{REDACTED}", value)
 
     def obj(self, value: Any, key: str = "") -> Any:
         if isinstance(value, str):

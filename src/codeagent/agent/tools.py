@@ -5,8 +5,6 @@ handles itself."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +12,8 @@ from typing import Any
 
 from codeagent.agent.testgate import TestGate
 from codeagent.edits import EditEngine, PathRefused, resolve_in_workspace
+from codeagent.edits.paths import display_path, resolve_for_tool
+from codeagent.edits.reading import read_capped, walk_files
 from codeagent.sandbox.base import Sandbox
 
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".tox"}
@@ -67,19 +67,19 @@ class ToolBox:
     # -- reading -------------------------------------------------------------------
 
     def _resolve_read(self, path: str) -> Path:
-        candidate = Path(path)
-        if candidate.is_absolute() and self.outputs in candidate.parents:
-            return candidate
-        return resolve_in_workspace(self.root, path, for_write=False)
+        return resolve_for_tool(self.root, path, outputs=self.outputs)
 
     def _tool_read_file(self, path: str, offset: int = 1, limit: int = READ_LINES) -> Observation:
         target = self._resolve_read(path)
         if not target.is_file():
             return Observation(f"no such file: {path}" + self._did_you_mean(path), ok=False)
-        if target.stat().st_size > self.max_file_bytes:
+        try:
+            data = read_capped(target, self.max_file_bytes)
+        except OSError as exc:
+            return Observation(f"cannot read {path}: {exc.strerror}", ok=False)
+        if len(data) > self.max_file_bytes:
             return Observation(f"{path} is {target.stat().st_size:,} bytes, over the read limit; "
                                "use search or run_command with head/sed", ok=False)
-        data = target.read_bytes()
         if b"\0" in data[:8192]:
             return Observation(f"{path} is a binary file", ok=False)
         lines = data.decode("utf-8", "replace").splitlines()
@@ -96,12 +96,7 @@ class ToolBox:
         return f"; files with that name: {', '.join(hits)}" if hits else ""
 
     def _walk(self, base: Path, glob: str | None = None):
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for fname in sorted(filenames):
-                rel = os.path.relpath(os.path.join(dirpath, fname), self.root)
-                if glob is None or fnmatch.fnmatch(fname, glob) or fnmatch.fnmatch(rel, glob):
-                    yield rel
+        return walk_files(self.root, base, glob, SKIP_DIRS)
 
     def _tool_list_files(self, path: str = ".", pattern: str | None = None) -> Observation:
         base = resolve_in_workspace(self.root, path, for_write=False)
@@ -118,15 +113,14 @@ class ToolBox:
         except re.error as exc:
             return Observation(f"bad regular expression: {exc}", ok=False)
         base = resolve_in_workspace(self.root, path, for_write=False)
-        files = [os.path.relpath(base, self.root)] if base.is_file() else list(self._walk(base, glob))
+        files = [display_path(self.root, base)] if base.is_file() else list(self._walk(base, glob))
         hits: list[str] = []
         for rel in files:
-            full = self.root / rel
             try:
-                if full.stat().st_size > self.max_file_bytes:
-                    continue
-                text = full.read_bytes()
-            except OSError:
+                text = read_capped(resolve_in_workspace(self.root, rel, for_write=False), self.max_file_bytes)
+            except (OSError, PathRefused):
+                continue
+            if len(text) > self.max_file_bytes:
                 continue
             if b"\0" in text[:8192]:
                 continue

@@ -16,6 +16,7 @@ from codeagent.errors import EXIT_INTERRUPTED, CodeAgentError, ConfigError
 # One line per command: its name and the module that defines it (`register(app)`).
 COMMANDS = {
     "config": "codeagent.cli.config_cmd",
+    "trust": "codeagent.cli.trust_cmd",
     "map": "codeagent.cli.context_cmd", "context": "codeagent.cli.context_cmd",
     "apply": "codeagent.cli.apply_cmd",
     "test": "codeagent.cli.test_cmd",

@@ -3,13 +3,14 @@ get JSONL on stdout. Honours NO_COLOR and non-TTY."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+
+from codeagent.redact import Redactor
 
 _stderr: Console | None = None
 _stdout: Console | None = None
@@ -38,5 +39,5 @@ def warn(message: str) -> None:
 
 
 def emit_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.write(Redactor().dumps(obj) + "\n")
     sys.stdout.flush()

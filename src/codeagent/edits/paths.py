@@ -1,10 +1,14 @@
 """Workspace path safety: the one place that turns a path a model wrote into a real
-path, refusing anything outside the workspace, through a symlink that leaves it, or
-inside a `.git` directory. The loop's read_file / list_files tools use it too."""
+path, refusing anything outside the workspace (or, for reading, the session's own
+outputs folder), through a symlink that leaves it, inside a `.git` directory, or that
+is not a regular file or directory (a FIFO, socket or device would hang or leak).
+Every tool goes through it: edits, writes, read_file, list_files, search; reading
+itself is in `reading`."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from codeagent.edits.errors import PathRefused
@@ -31,11 +35,37 @@ def resolve_in_workspace(root: Path, rel: str, *, for_write: bool) -> Path:
     if any(part == ".git" for part in parts):
         raise PathRefused(f"{rel}: inside .git/, which is never read or written", path=rel)
     target = _walk(root, parts, rel)
+    _check_kind(target, rel)
     if target == root and for_write:
         raise PathRefused(f"{rel}: is the workspace root, not a file", path=rel)
     if for_write and target.is_dir():
         raise PathRefused(f"{rel}: is a directory, not a file", path=rel)
     return target
+
+
+def resolve_for_tool(root: Path, rel: str, *, outputs: Path | None = None, for_write: bool = False) -> Path:
+    """Like `resolve_in_workspace`, but an absolute path inside `outputs` (the session's
+    saved long outputs) may be read: normalised first, then held to that folder."""
+    text = (rel or "").strip()
+    if outputs is not None and not for_write and text.startswith("/") and "\x00" not in text:
+        normal = os.path.normpath(text)
+        for top in {os.path.abspath(outputs), os.path.realpath(outputs)}:
+            if normal.startswith(top + os.sep):
+                return resolve_in_workspace(Path(top), os.path.relpath(normal, top), for_write=False)
+    return resolve_in_workspace(root, text, for_write=for_write)
+
+
+def _check_kind(target: Path, rel: str) -> None:
+    """Refuse an existing target that is neither a regular file nor a directory."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise PathRefused(f"{rel}: cannot be examined ({exc.strerror})", path=rel) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+        raise PathRefused(f"{rel}: is {kind}, not a regular file", path=rel)
 
 
 def _walk(root: Path, parts: tuple[str, ...], rel: str) -> Path:

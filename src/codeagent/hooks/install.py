@@ -38,9 +38,9 @@ if [ -x "$hooks_dir/{chained}" ]; then
 fi
 PY={python}
 if [ -x "$PY" ]; then
-    exec "$PY" -m codeagent.hooks{args}
+    exec "$PY" -I -m codeagent.hooks{args}
 elif command -v codeagent >/dev/null 2>&1; then
-    exec codeagent precommit{args}
+    exec env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP -u PYTHONUSERBASE -u PYTHONSAFEPATH codeagent precommit{args}
 fi
 echo "codeagent pre-commit hook: codeagent is not installed any more; commit not checked" >&2
 echo "  (remove the hook: rm \\"$0\\")" >&2

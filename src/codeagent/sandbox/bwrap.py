@@ -13,6 +13,7 @@ bwrap, whose `--die-with-parent` and PID namespace take the whole tree down with
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ import weakref
 from pathlib import Path
 
 from codeagent.errors import SandboxError
-from codeagent.sandbox import cgroups
+from codeagent.sandbox import cgroups, seccomp
 from codeagent.sandbox.base import CommandResult
 from codeagent.sandbox.execute import Execution, execute
 from codeagent.sandbox.mounts import SANDBOX_HOME, plan_mounts
@@ -61,8 +62,12 @@ class BwrapSandbox:
             weakref.finalize(self, self._groups.close)
         self.prlimit = None if self.cgroup else shutil.which("prlimit")
         self.warning = self._limit_warning()
+        self._seccomp = seccomp.program_file() if self.profile.seccomp else None
         self._namespace_args = self._namespaces(status.version or (0,))
-        self._mounts = plan_mounts(self.profile, self.root, self.scratch, checkout)  # (bwrap args, PATH inside)
+        self._private = Path(tempfile.mkdtemp(prefix="codeagent-sandbox-"))  # sanitised git config copies
+        weakref.finalize(self, shutil.rmtree, self._private, True)
+        self._mounts = plan_mounts(self.profile, self.root, self.scratch, checkout,  # (bwrap args, PATH inside)
+                                   private=self._private)
 
     def _limit_warning(self) -> str | None:
         if self.cgroup or (os.geteuid() != 0 and self.prlimit):
@@ -78,6 +83,8 @@ class BwrapSandbox:
             args.append("--disable-userns")  # no nested namespaces to regain capabilities in
         if not self.profile.network:
             args.append("--unshare-net")
+        if self._seccomp is not None:
+            args += ["--seccomp", str(seccomp.FD)]  # opened fresh for each command: see run
         return args
 
     def argv(self, command, cwd: Path) -> tuple[list[str], str, list[str]]:
@@ -107,11 +114,12 @@ class BwrapSandbox:
             if group is not None:
                 group.kill_all()
 
+        opens = [(seccomp.FD, str(self._seccomp))] if self._seccomp is not None else []
         try:
             done = execute(argv if group else self._launcher() + argv, cwd=str(where),
                            env=self.environment(env, path_entries), timeout=timeout or self.timeout,
                            output_cap=self.profile.limits.output_bytes, kill=kill,
-                           start=group.start if group else None)
+                           start=(lambda a, c, e: group.start(a, c, e, opens)) if group else None)
             after = group.counters() if group else (0, 0)
             return self._result(text, done, (after[0] > before[0], after[1] > before[1]) if group else None)
         finally:
@@ -133,8 +141,9 @@ class BwrapSandbox:
         """
         limits = self.profile.limits
         blocks = limits.file_size_mb * MIB // 512
-        return ["/bin/sh", "-c", f'ulimit -c 0 && ulimit -f {blocks} && ulimit -v {limits.memory_mb * 1024} && exec "$@"',
-                "codeagent-sandbox"]
+        program = f" {seccomp.FD}<{shlex.quote(str(self._seccomp))}" if self._seccomp is not None else ""
+        return ["/bin/sh", "-c", f'ulimit -c 0 && ulimit -f {blocks} && ulimit -v {limits.memory_mb * 1024} && '
+                f'exec "$@"{program}', "codeagent-sandbox"]
 
     def _take_group(self) -> cgroups.CommandGroup | None:
         if self._groups is None:

@@ -151,23 +151,24 @@ class CommandGroup:
     def _new_spawner(self) -> Spawner:
         return Spawner([str(folder / "cgroup.procs") for folder in self.dirs], file_size=self.file_size)
 
-    def start(self, argv: list[str], cwd: str, env: dict[str, str]):
+    def start(self, argv: list[str], cwd: str, env: dict[str, str], opens: list[tuple[int, str]] = ()):
         """Start a command inside the group (see `execute`); a spawner that died since
-        the last command (killed for memory, say) is replaced once."""
+        the last command (killed for memory, say) is replaced once. `opens`: files
+        opened read-only at the given fds in the command."""
         try:
-            return self._start(argv, cwd, env)
+            return self._start(argv, cwd, env, opens)
         except OSError as exc:
             raise SandboxError(f"cannot start {argv[0]} in cgroup {self.dirs[0]}: {exc}") from None
 
-    def _start(self, argv: list[str], cwd: str, env: dict[str, str]):
+    def _start(self, argv: list[str], cwd: str, env: dict[str, str], opens: list[tuple[int, str]] = ()):
         try:
-            return self.spawner.start(argv, cwd, env)
+            return self.spawner.start(argv, cwd, env, opens)
         except OSError:
             if not self.spawner.dead:
                 raise  # the spawner is fine; the command could not start
         self.spawner.close()
         self.spawner = self._new_spawner()
-        return self.spawner.start(argv, cwd, env)
+        return self.spawner.start(argv, cwd, env, opens)
 
     def _set_limits(self, pids_max: int, memory_bytes: int) -> None:
         if self.hierarchy.version == 2:

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 from codeagent.errors import ConfigError
+from codeagent.sandbox.gitconfig import overlay_args
+from codeagent.sandbox.hardening import proc_args, root_only_masks
 from codeagent.sandbox.profiles import Profile
 
 SANDBOX_HOME = "/tmp/home"
@@ -97,16 +99,42 @@ def project_envs(names: list[str], workspace: Path, checkout: Path | None = None
     return found
 
 
-def venv_home(env: Path) -> Path | None:
-    """The base interpreter's prefix a virtualenv was made from (its pyvenv.cfg `home`)."""
+def venv_home(env: Path, *, workspace: Path | None = None, checkout: Path | None = None) -> Path | None:
+    """The base interpreter's prefix a virtualenv was made from (its pyvenv.cfg `home`),
+    or None unless it passes `interpreter_prefix`: pyvenv.cfg is repository content."""
     try:
-        for line in (env / "pyvenv.cfg").read_text(errors="replace").splitlines():
+        cfg = env / "pyvenv.cfg"
+        if not cfg.is_file() or cfg.stat().st_size > 64_000:
+            return None
+        for line in cfg.read_text(errors="replace").splitlines():
             key, _, value = line.partition("=")
             if key.strip() == "home" and value.strip():
-                return Path(value.strip()).resolve().parent
+                return interpreter_prefix(value.strip(), [p for p in (workspace, checkout, env) if p])
     except OSError:
         return None
     return None
+
+
+def interpreter_prefix(home: str, untrusted: list[Path]) -> Path | None:
+    """The prefix above `home` (a Python install's bin/) when it is a real interpreter
+    install: an absolute path, not `/`, not the user's home or above it, not inside a
+    tree the repository controls, with bin/python3* and lib*/python3.*/os.py in it."""
+    if not home.startswith("/") or "\0" in home:
+        return None
+    bindir = Path(os.path.realpath(home))
+    prefix = bindir.parent
+    user_home = Path(os.path.realpath(os.path.expanduser("~")))
+    if prefix == Path("/") or bindir.name != "bin" or user_home == prefix or user_home.is_relative_to(prefix):
+        return None
+    for tree in untrusted:
+        real = Path(os.path.realpath(tree))
+        if prefix == real or prefix.is_relative_to(real) or real.is_relative_to(prefix):
+            return None
+    if not any(p.is_file() for p in bindir.glob("python3*")):
+        return None
+    if not any(prefix.glob("lib*/python3*/os.py")):
+        return None
+    return prefix
 
 
 def python_dirs() -> list[Path]:
@@ -119,9 +147,10 @@ def host_path_dirs() -> list[Path]:
     return [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p.startswith("/")]
 
 
-def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
-                checkout: Path | None = None) -> tuple[list[str], list[str]]:
-    """(bwrap mount args, PATH entries for inside the sandbox); `checkout`: see `project_envs`."""
+def plan_mounts(profile: Profile, workspace: Path, scratch: Path, checkout: Path | None = None,
+                private: Path | None = None) -> tuple[list[str], list[str]]:
+    """(bwrap mount args, PATH entries for inside the sandbox); `checkout`: see `project_envs`;
+    `private`: a host folder for the sanitised git config copies (see `gitconfig`)."""
     plan = MountPlan()
     fs = profile.filesystem
     for path in fs.ro_bind:
@@ -130,7 +159,12 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
                               f"{path} does not exist", hint="move it to ro_bind_try if it is optional")
     for path in fs.ro_bind_try:
         plan.ro(path)
-    plan.args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+    empty = None
+    if private is not None:
+        empty = private / "empty"
+        empty.mkdir(exist_ok=True)
+    plan.args += root_only_masks([str(p) for p in plan.bound], empty_dir=empty)
+    plan.args += ["--proc", "/proc", *proc_args(), "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
     home = Path(os.path.expanduser("~"))
     for rel in fs.home_ro_try:
         if (home / rel).exists():
@@ -149,7 +183,7 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
     for source, inside in envs:
         if source is not None:
             plan.ro(source)  # at its own path too: a virtualenv's scripts name it there
-        home = venv_home(source or inside)
+        home = venv_home(source or inside, workspace=workspace, checkout=checkout or source_checkout(workspace))
         if home is not None:
             plan.ro(home)
     for meta in git_metadata(workspace):
@@ -157,6 +191,9 @@ def plan_mounts(profile: Profile, workspace: Path, scratch: Path,
     plan.rw(workspace)
     if (workspace / ".git").exists():
         plan.args += ["--ro-bind", str(workspace / ".git"), str(workspace / ".git")]
+    if private is not None:
+        own = [workspace / ".git"] if (workspace / ".git").is_dir() else []
+        plan.args += overlay_args([*git_metadata(workspace), *own], private)
     for source, inside in envs:
         if source is not None:
             plan.args += ["--ro-bind", str(source), str(inside)]

@@ -113,6 +113,8 @@ class Profile(BaseModel):
     description: str = ""
     extends: str | None = Field(None, description="Profile this one starts from.")
     network: bool = Field(False, description="Share the host network (otherwise only a private loopback).")
+    seccomp: bool = Field(True, description="Block dangerous system calls (ptrace, bpf, keyctl, mount, ...): "
+                          "see codeagent.sandbox.seccomp.")
     filesystem: FilesystemProfile = Field(default_factory=FilesystemProfile)
     limits: LimitsProfile = Field(default_factory=LimitsProfile)
     env: EnvProfile = Field(default_factory=EnvProfile)

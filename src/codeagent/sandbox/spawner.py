@@ -10,7 +10,9 @@ The spawner runs as `python -I -S spawner.py FD FILE_SIZE PROCS...` and imports 
 the standard library; it sets RLIMIT_FSIZE (and RLIMIT_CORE to 0) on itself, so every
 command inherits them. Frames over the socket FD are a 4-byte length and a JSON object:
 
-    agent -> spawner  {"argv", "env", "cwd"} + the output pipe's write end
+    agent -> spawner  {"argv", "env", "cwd", "open"} + the output pipe's write end;
+                      "open": [[fd, path], ...] files opened read-only at those fds in
+                      the command (bwrap's --seccomp program, fresh for each command)
     spawner -> agent  {"pid": n}, then {"status": code} when it exits (-N: signal N)
     agent -> spawner  {"reap": true} once the agent has killed what the command left
 
@@ -117,11 +119,12 @@ class Spawner:
     def alive(self) -> bool:
         return not self.dead and self.proc.poll() is None
 
-    def start(self, argv: list[str], cwd: str, env: dict[str, str]) -> Spawned:
+    def start(self, argv: list[str], cwd: str, env: dict[str, str], opens: list[tuple[int, str]] = ()) -> Spawned:
         """Start `argv` inside the group, its stdout and stderr on a new pipe."""
         read_end, write_end = os.pipe()
         try:
-            send_frame(self.sock, {"argv": list(argv), "cwd": cwd, "env": env}, [write_end])
+            send_frame(self.sock, {"argv": list(argv), "cwd": cwd, "env": env, "open": [list(o) for o in opens]},
+                       [write_end])
             reply, _ = recv_frame(self.sock)
         except (OSError, ValueError):
             reply = None
@@ -154,7 +157,8 @@ def _spawn(request: dict, out: int) -> int:
         request["argv"][0], request["argv"], request["env"], setsid=True,
         setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),  # Python ignores these; commands expect the default
         file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, out, 1),
-                      (os.POSIX_SPAWN_DUP2, out, 2), (os.POSIX_SPAWN_CLOSE, out)],
+                      (os.POSIX_SPAWN_DUP2, out, 2), (os.POSIX_SPAWN_CLOSE, out),
+                      *[(os.POSIX_SPAWN_OPEN, int(fd), path, os.O_RDONLY, 0) for fd, path in request.get("open", ())]],
     )
 
 

@@ -10,6 +10,9 @@
 `git apply` is all-or-nothing: if the user changed the same lines meanwhile, nothing is
 applied, the patch is saved (to `patch_path`, else <user data dir>/patches/<run_id>.patch)
 and the ApplyResult says why (never an exception). A successful apply writes no file.
+Commit mode also refuses when the user's HEAD or branch moved since the run started.
+Embedded repositories, `.git` paths, git directories and symlinks leaving the repo are
+never applied back (`unsafe`); `ApplyResult.left_out` names them with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from codeagent import config
 from codeagent.errors import ConfigError, WorkspaceError
 from codeagent.workspace.gitops import EMPTY_TREE
+from codeagent.workspace.unsafe import unsafe_paths
 
 if TYPE_CHECKING:
     from codeagent.workspace.core import Workspace
@@ -40,6 +44,7 @@ class ApplyResult:
     message: str = ""  # one line for people: what happened
     commit: str | None = None  # commit and branch modes
     branch: str | None = None
+    left_out: dict[str, str] = field(default_factory=dict)  # path -> why it was never applied back
     kind: str = "apply_result"
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,12 +78,30 @@ def apply_back(ws: "Workspace", mode: str, *, branch: str | None, patch_path: Pa
     files = ws.changed_files()
     if not patch.strip():
         return ApplyResult(False, mode, message="the run changed nothing; nothing to apply")
+    left_out = unsafe_paths(ws)
+    if left_out:
+        patch, files = _without(ws, left_out), [f for f in files if f not in left_out]
+    result = _apply(ws, mode, patch, files, branch, patch_path, message)
+    if left_out:
+        result.left_out = left_out
+        result.message += f"; left out {len(left_out)} unsafe path(s): " + ", ".join(
+            f"{p} ({why})" for p, why in list(left_out.items())[:3])
+    return result
+
+
+def _apply(ws: "Workspace", mode: str, patch: bytes, files: list[str], branch: str | None,
+           patch_path: Path | None, message: str) -> ApplyResult:
     if mode == "patch":
         patch_path = _write_patch(patch, patch_path or default_patch_path(ws.run_id))
         return ApplyResult(False, mode, patch_path, files=files, message=f"patch written to {patch_path}")
+    if not patch.strip():
+        return ApplyResult(False, mode, message="nothing safe to apply")
     if mode == "branch":
         return _to_branch(ws, branch, patch, patch_path, files, message)
     if mode == "commit":
+        moved = _moved(ws)
+        if moved:
+            return _conflict(ws, mode, patch, patch_path, files, moved)
         dirty = _dirty(ws, files)
         if dirty:
             reason = "uncommitted changes in files the run touched: " + ", ".join(dirty[:5])
@@ -97,6 +120,38 @@ def apply_back(ws: "Workspace", mode: str, *, branch: str | None, patch_path: Pa
     sha = user.text("rev-parse", "HEAD")
     return ApplyResult(True, mode, files=files, commit=sha,
                        message=f"committed {sha[:10]} on the current branch ({len(files)} files)")
+
+
+def _without(ws: "Workspace", left_out: dict[str, str]) -> bytes:
+    """The run's patch without the `left_out` paths."""
+    from codeagent.workspace.core import _DIFF
+
+    excluded = [f":(exclude,literal){p}" for p in left_out]
+    return ws.wt.run(*_DIFF, "--binary", ws.base_commit, "--", ".", *excluded).out
+
+
+def _safe_tree(ws: "Workspace") -> str:
+    """The final tree without the unsafe paths (a scratch index, the run's untouched)."""
+    tree = ws.final_tree()
+    left_out = unsafe_paths(ws)
+    if not left_out:
+        return tree
+    with tempfile.TemporaryDirectory(prefix="codeagent-index-") as tmp:
+        runner = ws.wt.with_index(Path(tmp) / "index")
+        runner.run("read-tree", tree)
+        runner.run("rm", "--cached", "-q", "-r", "--ignore-unmatch", "--", *left_out)
+        return runner.text("write-tree")
+
+
+def _moved(ws: "Workspace") -> str | None:
+    """Why committing now would land somewhere the user did not start from, or None."""
+    head = ws.user.head
+    if head != ws.start_head:
+        return f"HEAD moved since the run started (was {str(ws.start_head)[:10]}, now {str(head)[:10]})"
+    branch = ws.user.git.run("symbolic-ref", "-q", "HEAD", check=False).out.decode().strip()
+    if ws.start_branch is not None and branch != ws.start_branch:
+        return f"the branch changed since the run started (was {ws.start_branch or 'detached'}, now {branch or 'detached'})"
+    return None
 
 
 def _git_apply(ws: "Workspace", patch: bytes, *flags: str) -> str | None:
@@ -126,7 +181,7 @@ def _to_branch(ws: "Workspace", name: str, patch: bytes, patch_path: Path | None
     base_tree = user.text("rev-parse", f"{ws.base_commit}^{{tree}}")
     # The user's uncommitted changes at start (if any) stay visible as the base commit.
     parents = [ws.base_commit] if base_tree != start_tree else ([start] if start else [])
-    sha = user.commit_tree(ws.final_tree(), parents, message, env=user.identity())
+    sha = user.commit_tree(_safe_tree(ws), parents, message, env=user.identity())
     res = user.run("update-ref", f"refs/heads/{name}", sha, "", check=False)
     if res.status != 0:
         return _conflict(ws, "branch", patch, patch_path, files, f"could not create branch {name}: {res.err.strip()}")

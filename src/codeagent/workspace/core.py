@@ -115,6 +115,7 @@ class Workspace:
         self.path = path
         self.base_commit = base_commit
         self.start_head = user.git.rev(f"{base_commit}^")  # the user's HEAD at open; None if unborn
+        self.start_branch: str | None = None  # the user's branch at open (set by `open`; "" when detached)
         admin = read_gitfile(path)
         self.wt = GitRunner(admin, path, admin / "index")
         self.checkpoints: list[str] = self._lineage()
@@ -136,6 +137,7 @@ class Workspace:
         if user.git.rev(f"refs/codeagent/{run_id}/base"):
             raise WorkspaceError(f"run {run_id} already has a workspace", hint="use Workspace.reopen to resume it")
         skipped = user.git.large_untracked(max_untracked_bytes) if snapshot == "all" else []
+        branch = user.git.run("symbolic-ref", "-q", "HEAD", check=False).out.decode().strip()
         tree = snapshot_tree(user, snapshot, skipped)
         head = user.head
         message = f"codeagent: base of run {run_id} (HEAD + uncommitted changes, snapshot={snapshot})"
@@ -148,6 +150,7 @@ class Workspace:
             raise
         ws = cls(user, run_id, path, base)
         ws.skipped = skipped
+        ws.start_branch = branch
         return ws
 
     @classmethod
