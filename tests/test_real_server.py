@@ -37,7 +37,7 @@ from repo_helpers import git
 
 def real(test):
     """A test of the tier: it needs the server (`-m "not realserver"` leaves them out)."""
-    return pytest.mark.slow(pytest.mark.realserver(test))
+    return pytest.mark.timeout(900)(pytest.mark.slow(pytest.mark.realserver(test)))
 
 
 # read at import: the autouse hermetic_env fixture clears CODEAGENT_* for each test
@@ -214,11 +214,12 @@ def test_run_ends_within_its_budgets_and_leaves_the_tree_alone(server, make_repo
     before = snapshot(repo)
     max_time = 90
     proc = codeagent("run", INSTRUCTION, "--max-steps", "4", "--max-time", str(max_time), "--yes",
-                     cwd=repo, env=server.env(), timeout=max_time + 120)
+                     cwd=repo, env=server.env(), timeout=max_time + 300)
     assert proc.returncode in (0, 1), proc.stderr  # done, or not done within the budget
     check_untouched_unless_done(repo, before, proc.returncode)
-    # the budget holds up to the setup before the clock starts and the final test run
-    assert proc.elapsed < max_time + 60, proc.stderr
+    # the budget holds, up to the setup before the clock starts and the final test run
+    # (generous: a loaded machine slows those; what this catches is a call that hangs)
+    assert proc.elapsed < max_time + 150, proc.stderr
     sessions = list((Path(os.environ["CODEAGENT_DATA_DIR"])).rglob("events.jsonl"))
     assert len(sessions) == 1
     events = jsonl(sessions[0].read_text())
@@ -233,7 +234,7 @@ def test_run_json_is_valid_jsonl_and_matches_the_exit_code(server, make_repo):
     repo = dirty_repo(make_repo)
     before = snapshot(repo)
     proc = codeagent("run", INSTRUCTION, "--json", "--max-steps", "3", "--max-time", "60",
-                     cwd=repo, env=server.env(), timeout=180)
+                     cwd=repo, env=server.env(), timeout=400)
     assert proc.returncode in (0, 1), proc.stderr
     check_untouched_unless_done(repo, before, proc.returncode)
     events = jsonl(proc.stdout)
@@ -255,7 +256,7 @@ def test_run_json_is_valid_jsonl_and_matches_the_exit_code(server, make_repo):
 def test_plan_only_prints_a_plan_and_changes_nothing(server, make_repo):
     repo = dirty_repo(make_repo)
     before = snapshot(repo)
-    proc = codeagent("run", INSTRUCTION, "--plan-only", "--json", cwd=repo, env=server.env(), timeout=180)
+    proc = codeagent("run", INSTRUCTION, "--plan-only", "--json", cwd=repo, env=server.env(), timeout=400)
     assert proc.returncode == 0, proc.stderr
     assert snapshot(repo) == before
     events = jsonl(proc.stdout)
@@ -268,12 +269,12 @@ def test_plan_only_prints_a_plan_and_changes_nothing(server, make_repo):
 @real
 def test_doctor_reports_the_server(server, make_repo):
     repo = make_repo(PROJECT)
-    proc = codeagent("doctor", "--json", cwd=repo, env=server.env(), timeout=60)
+    proc = codeagent("doctor", "--json", cwd=repo, env=server.env(), timeout=180)
     assert proc.returncode == 0, proc.stderr
     checks = {c["name"]: c for c in jsonl(proc.stdout)}
     assert checks["model"]["status"] == "ok"
     assert MODEL_NAME in checks["model"]["detail"] and server.url in checks["model"]["detail"]
-    people = codeagent("doctor", cwd=repo, env=server.env(), timeout=60)
+    people = codeagent("doctor", cwd=repo, env=server.env(), timeout=180)
     assert people.returncode == 0 and MODEL_NAME in people.stdout
 
 
@@ -285,8 +286,8 @@ def test_batch_of_two_tasks_records_both_and_touches_no_source(server, make_repo
     tasks.write_text("".join(json.dumps({"id": name, "repo": str(repo), "instruction": INSTRUCTION,
                                          "max_steps": 3, "max_time": 60}) + "\n" for name in ("one", "two")))
     out = tmp_path / "out"
-    proc = codeagent("batch", str(tasks), "--out", str(out), "--workers", "2", "--timeout", "150", "--json",
-                     cwd=tmp_path, env=server.env(), timeout=300)
+    proc = codeagent("batch", str(tasks), "--out", str(out), "--workers", "2", "--timeout", "300", "--json",
+                     cwd=tmp_path, env=server.env(), timeout=600)
     assert snapshot(repo) == before  # attempts work on clones, never on the source
     lines = jsonl(proc.stdout)
     results = [r for r in lines if r["kind"] == "batch_result"]
@@ -310,7 +311,7 @@ def test_a_missing_server_skips_the_tier_unless_it_is_required(tmp_path, require
            "CODEAGENT_REQUIRE_REAL_SERVER": required}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
                            f"{__file__}::test_doctor_reports_the_server"], cwd=Path(__file__).parent.parent,
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=240)
     assert outcome in proc.stdout, proc.stdout
     assert "llama-server is not installed" in proc.stdout
     assert proc.returncode == (1 if required else 0)
