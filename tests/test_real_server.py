@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-from codeagent.config import Settings
 from repo_helpers import git
 
 
@@ -44,12 +43,9 @@ def real(test):
 REQUIRED = os.environ.get("CODEAGENT_REQUIRE_REAL_SERVER") == "1"
 BINARY_OVERRIDE = os.environ.get("CODEAGENT_LLAMA_SERVER")
 MODEL_NAME = "gemma-3-270m"
-# Replies are capped at this many tokens: a 270M model rarely stops on its own.
+# codeagent caps each reply (max_output_tokens, sent as max_tokens): a 270M model rarely
+# stops on its own. The server itself has no cap, so the client's cap is what holds.
 OUTPUT_CAP = 160
-# The client sends the cap itself once it has the setting; until then the server caps
-# every reply (`--n-predict`). Both paths are the same test: which one runs depends only
-# on whether codeagent has `max_output_tokens`.
-CLIENT_CAPS = "max_output_tokens" in Settings.model_fields
 SANDBOX = "bwrap" if shutil.which("bwrap") else "none"
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -103,9 +99,8 @@ class Server:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a user of this server sets (on top of the hermetic test env)."""
         env = {**os.environ, "OPENAI_BASE_URL": self.url, "CODEAGENT_MODEL": MODEL_NAME,
-               "CODEAGENT_SANDBOX": SANDBOX, "CODEAGENT_REPO_MAP_TOKENS": "256"}
-        if CLIENT_CAPS:
-            env["CODEAGENT_MAX_OUTPUT_TOKENS"] = str(OUTPUT_CAP)
+               "CODEAGENT_SANDBOX": SANDBOX, "CODEAGENT_REPO_MAP_TOKENS": "256",
+               "CODEAGENT_MAX_OUTPUT_TOKENS": str(OUTPUT_CAP)}
         return {**env, **extra}
 
 
@@ -138,10 +133,6 @@ def server(tmp_path_factory):
     # plenty and loads fast; --parallel 2: batch runs two attempts at once.
     args = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "--jinja",
             "-c", "8192", "--parallel", "2", "--threads", "2", "--no-webui"]
-    if not CLIENT_CAPS:
-        # TODO(max_output_tokens): once Settings has max_output_tokens, CLIENT_CAPS is true
-        # and the client sends the cap (CODEAGENT_MAX_OUTPUT_TOKENS); drop this branch then.
-        args += ["--n-predict", str(OUTPUT_CAP)]
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
