@@ -231,8 +231,9 @@ def test_run_json_is_valid_jsonl_and_matches_the_exit_code(server, make_repo):
     events = jsonl(proc.stdout)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "session_start" and kinds[-1] == "result"
-    assert "plan" in kinds and "model_call" in kinds and "usage" in kinds
     final = [e for e in events if e["kind"] == "final"]
+    # a loop call cut off at --max-time (a slow CPU) is a valid end: then it sent no usage
+    assert "plan" in kinds and "model_call" in kinds and ("usage" in kinds or final[0]["reason"] == "budget:time")
     assert len(final) == 1 and final[0]["exit_code"] == proc.returncode
     assert final[0]["status"] == ("done" if proc.returncode == 0 else "not_done")
     result = events[-1]
