@@ -158,7 +158,7 @@ class GatedStandIn:
         if self.ready is not None:
             self.ready()
         gate = time.time()
-        time.sleep(1.0)
+        time.sleep(2.0)  # long next to setup, so attempts prepared ahead do wait, even on a loaded machine
         record = base_record(task, attempt)
         record.update(status="done", success=True, exit_code=0, reason="tests_pass", steps=1,
                       meta={"prepared": prepared, "gate": gate, "done": time.time()})
