@@ -227,10 +227,7 @@ IDNA_MULTI = Task(
     prepare=_idna_multi_prepare, policy=_idna_multi,
     plan=plan(("write intranges_contain", [INTRANGES], "test_intranges passes"),
               ("write check_hyphen_ok", [IDNA_CORE], "test_check_hyphen_ok passes")),
-    target="test_check_hyphen_ok",
-    blocked_by="false refusal: 485 generated uts46 cases error in the baseline and are *skipped* once the code "
-               "is right (idna skips them itself); a skipped target never counts as passing "
-               "(src/codeagent/testing/diff.py:55, o == 'passed'), so finish is refused while the suite passes")
+    target="test_check_hyphen_ok")
 
 
 # -- more-itertools -----------------------------------------------------------------------

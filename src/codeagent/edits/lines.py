@@ -78,3 +78,14 @@ def reindent(line: str, model_base: str, file_base: str) -> str:
         deficit = len(model_base) - len(lead)
         return file_base[: max(0, len(file_base) - deficit)] + line[len(lead):]
     return line
+
+
+def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """(head, tail): how many leading and trailing items `a` and `b` share, not overlapping."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail

@@ -23,6 +23,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from codeagent.edits.lines import common_ends
+
 DOTS = r"(?:\.{3,}|\u2026|\.\s\.\s\.)"
 LINE = re.compile(r"^\s*(?P<lead>#+|//+|/\*+|\{/\*+|<!--|--|;+|%+|\*)?\s*(?P<body>.*?)\s*(?:\*+/\}?|-->)?\s*$")
 ONLY_DOTS = re.compile(rf"{DOTS}")
@@ -130,12 +132,7 @@ class _Hunk:
 
 def _hunks(a: list[str], b: list[str]) -> list[_Hunk]:
     """The changed ranges of the line diff a -> b (lines compared stripped)."""
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     matcher = difflib.SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False)
     hunks: list[_Hunk] = []
     blank_gap = False

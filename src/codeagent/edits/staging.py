@@ -13,6 +13,7 @@ from pathlib import Path
 from codeagent.edits import feedback, textfile
 from codeagent.edits.data import Edit, EditResult
 from codeagent.edits.errors import PathRefused
+from codeagent.edits.lines import common_ends
 from codeagent.edits.markers import lost_lines
 from codeagent.edits.matching import Miss, locate
 from codeagent.edits.paths import display_path, resolve_in_workspace
@@ -197,12 +198,7 @@ class Transaction:
 def _diff(rel: str, before: str, after: str) -> str:
     """Unified diff of the change, computed on the differing middle only (files can be large)."""
     a, b = before.splitlines(True), after.splitlines(True)
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     lo = max(0, head - 3)
     lines = difflib.unified_diff(a[lo : len(a) - max(0, tail - 3)], b[lo : len(b) - max(0, tail - 3)],
                                  f"a/{rel}", f"b/{rel}")

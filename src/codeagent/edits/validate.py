@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from codeagent.edits.lines import common_ends
 from codeagent.grammars import GRAMMARS, language_for_path
 
 
@@ -112,12 +113,7 @@ class _Change:
     @classmethod
     def between(cls, before: str, after: str) -> "_Change":
         a, b = before.split("\n"), after.split("\n")
-        head = 0
-        while head < min(len(a), len(b)) and a[head] == b[head]:
-            head += 1
-        tail = 0
-        while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-            tail += 1
+        head, tail = common_ends(a, b)
         return cls(head, tail, len(a), len(b))
 
     def place(self, kind: str, row: int, *, old: bool) -> tuple[str, str, int]:
