@@ -203,7 +203,7 @@ def check_untouched_unless_done(repo: Path, before, exit_code: int) -> None:
 def test_run_ends_within_its_budgets_and_leaves_the_tree_alone(server, make_repo):
     repo = dirty_repo(make_repo)
     before = snapshot(repo)
-    max_time = 90
+    max_time = 50
     proc = codeagent("run", INSTRUCTION, "--max-steps", "4", "--max-time", str(max_time), "--yes",
                      cwd=repo, env=server.env(), timeout=max_time + 300)
     assert proc.returncode in (0, 1), proc.stderr  # done, or not done within the budget
@@ -224,7 +224,7 @@ def test_run_ends_within_its_budgets_and_leaves_the_tree_alone(server, make_repo
 def test_run_json_is_valid_jsonl_and_matches_the_exit_code(server, make_repo):
     repo = dirty_repo(make_repo)
     before = snapshot(repo)
-    proc = codeagent("run", INSTRUCTION, "--json", "--max-steps", "3", "--max-time", "60",
+    proc = codeagent("run", INSTRUCTION, "--json", "--max-steps", "3", "--max-time", "40",
                      cwd=repo, env=server.env(), timeout=400)
     assert proc.returncode in (0, 1), proc.stderr
     check_untouched_unless_done(repo, before, proc.returncode)
@@ -276,7 +276,7 @@ def test_batch_of_two_tasks_records_both_and_touches_no_source(server, make_repo
     before = snapshot(repo)
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_text("".join(json.dumps({"id": name, "repo": str(repo), "instruction": INSTRUCTION,
-                                         "max_steps": 3, "max_time": 60}) + "\n" for name in ("one", "two")))
+                                         "max_steps": 3, "max_time": 40}) + "\n" for name in ("one", "two")))
     out = tmp_path / "out"
     proc = codeagent("batch", str(tasks), "--out", str(out), "--workers", "2", "--timeout", "300", "--json",
                      cwd=tmp_path, env=server.env(), timeout=600)
