@@ -248,6 +248,7 @@ def _reasons(corpus: Corpus, scores: Scores, i: int) -> list[str]:
     if scores.parts["path"][i] > 0:
         reasons.append("path matches")
     if len(corpus) and corpus.graph.in_refs[i]:
-        reasons.append(f"used from {int(corpus.graph.in_refs[i])} places")
+        uses = int(corpus.graph.in_refs[i])
+        reasons.append(f"used from {uses} place{'' if uses == 1 else 's'}")
     return list(dict.fromkeys(reasons))
 
