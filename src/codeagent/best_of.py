@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from codeagent.events import EventBus
 from codeagent.models.base import Model
-from codeagent.runner import RunRequest, RunResult, run_task
+from codeagent.runner import RunRequest, RunResult, apply_result, run_task
 from codeagent.workspace import Workspace
 
 
@@ -33,8 +33,6 @@ def run_best_of(request: RunRequest, attempts: int, model_for: Callable[[int], M
                 *, parallel: int = 2) -> RunResult:
     """Run `attempts` independent attempts (up to `parallel` at once) and apply the best.
     `model_for(i)` gives attempt i its model; by default each opens its own from settings."""
-    from codeagent.run_session import apply_result
-
     single = request.settings.model_copy(update={"attempts": 1})
 
     def one(i: int) -> RunResult:

@@ -30,7 +30,7 @@ from codeagent.gitutil import find_repo_root
 from codeagent.models.base import Usage
 from codeagent.planner import Planner
 from codeagent.prompting import render
-from codeagent.runner import RunRequest, RunResult
+from codeagent.runner import RunRequest, RunResult, apply_result
 from codeagent.sandbox import open_sandbox
 from codeagent.session import SessionLog, load_session, run_ids_to_keep
 from codeagent.testing import TestCommand, TestReport, TestRunner, detect_test_command
@@ -367,18 +367,3 @@ class RunSession:
         if self.workspace is not None and not self.request.resume_session:
             self.workspace.close()
 
-
-def apply_result(req: RunRequest, ws: Workspace, result: RunResult, bus: EventBus) -> None:
-    """Apply a done run's diff back as the request asks (after asking, when it asks);
-    a conflict or a refusal is recorded in the result's reason, never raised."""
-    if req.confirm is not None and not req.confirm(ws.diff_stat(), result.diff):
-        result.reason = "not_applied_by_user"
-        return
-    applied = ws.apply_back(req.apply, branch=req.branch, patch_path=req.patch_path,
-                            message=f"codeagent: {req.instruction[:60]}")
-    result.applied = applied.applied
-    if applied.patch_path:
-        result.patch_path = Path(applied.patch_path)
-    if applied.conflict:
-        result.reason = "apply_conflict"
-        bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from codeagent.config import Settings
 from codeagent.events import EventBus
 from codeagent.models.base import Model, Usage
 from codeagent import errors
 from codeagent.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_DONE, EXIT_OK
+
+if TYPE_CHECKING:
+    from codeagent.workspace import Workspace
 
 
 @dataclass
@@ -94,6 +97,22 @@ def exit_code_for(status: str, reason: str) -> int:
     if reason in ("apply_conflict", "not_applied_by_user"):
         return EXIT_NOT_DONE
     return EXIT_OK if status in ("done", "planned") else EXIT_NOT_DONE
+
+
+def apply_result(req: RunRequest, ws: "Workspace", result: RunResult, bus: EventBus) -> None:
+    """Apply a done run's diff back as the request asks (after asking, when it asks);
+    a conflict or a refusal is recorded in the result's reason, never raised."""
+    if req.confirm is not None and not req.confirm(ws.diff_stat(), result.diff):
+        result.reason = "not_applied_by_user"
+        return
+    applied = ws.apply_back(req.apply, branch=req.branch, patch_path=req.patch_path,
+                            message=f"codeagent: {req.instruction[:60]}")
+    result.applied = applied.applied
+    if applied.patch_path:
+        result.patch_path = Path(applied.patch_path)
+    if applied.conflict:
+        result.reason = "apply_conflict"
+        bus.emit("warning", message=f"not applied: {applied.conflict}; patch saved to {result.patch_path}")
 
 
 def run_task(request: RunRequest) -> RunResult:

@@ -94,7 +94,7 @@ def main() -> None:
         error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        from codeagent.cli.entry import interrupted
+        from codeagent.cli.interrupt import interrupted
 
         interrupted()
     except (typer.Abort,):
